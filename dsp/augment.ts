@@ -1,0 +1,208 @@
+/**
+ * Training-time augmentations: pure functions of samples and a seeded Random, so that a training run
+ * repeats exactly. They stand in for what FSDD lacks: other voices (speed, vocal-tract warp), other rooms
+ * (reverberation, noise), other microphones (band-limiting, gain) and sloppy recordings (silence, shifts).
+ */
+import { gaussian, type Random, uniform } from "./random.ts";
+import { resample } from "./resample.ts";
+
+export function meanSquare(samples: Float32Array): number {
+  let sum = 0;
+  for (const s of samples) sum += s * s;
+  return samples.length ? sum / samples.length : 0;
+}
+
+/** Plays the clip `factor` times faster (pitch and tempo together, like Kaldi's speed perturbation). */
+export function changeSpeed(samples: Float32Array, sampleRate: number, factor: number): Float32Array {
+  return resample(samples, Math.round(sampleRate * factor), sampleRate);
+}
+
+export function applyGain(samples: Float32Array, db: number): Float32Array {
+  const g = 10 ** (db / 20);
+  return samples.map((s) => s * g);
+}
+
+export function whiteNoise(length: number, random: Random): Float32Array {
+  return Float32Array.from({ length }, () => gaussian(random));
+}
+
+/** Pink (1/f) noise by Paul Kellet's economy filter over white noise. */
+export function pinkNoise(length: number, random: Random): Float32Array {
+  const out = new Float32Array(length);
+  let b0 = 0, b1 = 0, b2 = 0;
+  for (let i = 0; i < length; i++) {
+    const white = gaussian(random);
+    b0 = 0.99765 * b0 + white * 0.099046;
+    b1 = 0.96300 * b1 + white * 0.2965164;
+    b2 = 0.57000 * b2 + white * 1.0526913;
+    out[i] = b0 + b1 + b2 + white * 0.1848;
+  }
+  return out;
+}
+
+/** Babble: several other utterances summed, each looped to `length` from a random offset. */
+export function babbleNoise(length: number, others: Float32Array[], voices: number, random: Random): Float32Array {
+  const out = new Float32Array(length);
+  for (let v = 0; v < voices && others.length; v++) {
+    const source = others[Math.floor(random() * others.length)];
+    const offset = Math.floor(random() * source.length);
+    for (let i = 0; i < length; i++) out[i] += source[(offset + i) % source.length];
+  }
+  return out;
+}
+
+/**
+ * Adds `noise` (looped as needed) scaled so that signal power over noise power is `snrDb`. The signal's
+ * power is the clip's own unless `signalPower` is given (the speech alone, before silence was padded on).
+ */
+export function addNoise(samples: Float32Array, noise: Float32Array, snrDb: number, signalPower = meanSquare(samples)): Float32Array {
+  const looped = Float32Array.from(samples, (_, i) => noise[i % noise.length]);
+  const noisePower = meanSquare(looped);
+  if (signalPower === 0 || noisePower === 0) return samples.slice();
+  const scale = Math.sqrt(signalPower / (noisePower * 10 ** (snrDb / 10)));
+  return samples.map((s, i) => s + looped[i] * scale);
+}
+
+/**
+ * A small room: convolution with exponentially decaying noise whose level falls by 60 dB in `rt60S`
+ * (the impulse response is cut at 60 dB), mixed with the dry sound at `wet` and level-matched.
+ */
+export function reverberate(samples: Float32Array, sampleRate: number, rt60S: number, wet: number, random: Random): Float32Array {
+  const length = Math.max(1, Math.round(rt60S * sampleRate));
+  const decay = Math.log(1000) / length; // amplitude reaches -60 dB at the end
+  const ir = Float32Array.from({ length }, (_, i) => gaussian(random) * Math.exp(-decay * i));
+  ir[0] = 0;
+  let irEnergy = 0;
+  for (const v of ir) irEnergy += v * v;
+  const norm = 1 / Math.sqrt(irEnergy || 1);
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i];
+    if (s === 0) continue;
+    const end = Math.min(length, samples.length - i);
+    for (let k = 0; k < end; k++) out[i + k] += s * ir[k] * norm;
+  }
+  const dryGain = 1 - wet;
+  const mixed = samples.map((s, i) => dryGain * s + wet * out[i]);
+  const rescale = Math.sqrt(meanSquare(samples) / (meanSquare(mixed) || 1));
+  return mixed.map((s) => s * rescale);
+}
+
+/** Second-order (RBJ cookbook) high-pass then low-pass: a telephone or cheap-microphone band. */
+export function bandLimit(samples: Float32Array, sampleRate: number, lowHz: number, highHz: number): Float32Array {
+  let out = samples;
+  if (lowHz > 0) out = biquad(out, sampleRate, lowHz, "highpass");
+  if (highHz < sampleRate / 2) out = biquad(out, sampleRate, highHz, "lowpass");
+  return out;
+}
+
+function biquad(samples: Float32Array, sampleRate: number, f0: number, kind: "lowpass" | "highpass"): Float32Array {
+  const w0 = (2 * Math.PI * f0) / sampleRate;
+  const alpha = Math.sin(w0) / (2 * Math.SQRT1_2);
+  const cos = Math.cos(w0);
+  const b1 = kind === "lowpass" ? 1 - cos : -(1 + cos);
+  const b0 = kind === "lowpass" ? (1 - cos) / 2 : (1 + cos) / 2;
+  const a0 = 1 + alpha;
+  const [nb0, nb1, nb2, na1, na2] = [b0 / a0, b1 / a0, b0 / a0, (-2 * cos) / a0, (1 - alpha) / a0];
+  const out = new Float32Array(samples.length);
+  let x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i];
+    const y = nb0 * x + nb1 * x1 + nb2 * x2 - na1 * y1 - na2 * y2;
+    [x2, x1, y2, y1] = [x1, x, y1, y];
+    out[i] = y;
+  }
+  return out;
+}
+
+/** Silence (or the given noise floor) before and after: a clip as a microphone records it. */
+export function padWithSilence(samples: Float32Array, before: number, after: number): Float32Array {
+  const out = new Float32Array(before + samples.length + after);
+  out.set(samples, before);
+  return out;
+}
+
+/**
+ * SpecAugment-style masks on a time-major feature grid [frames][bins]: `timeMasks` runs of up to
+ * `maxTime` frames and `freqMasks` bands of up to `maxFreq` coefficients are set to 0, the mean after CMVN.
+ */
+export function specAugment(
+  values: Float32Array,
+  frames: number,
+  bins: number,
+  random: Random,
+  { timeMasks = 1, maxTime = 4, freqMasks = 1, maxFreq = 3 } = {},
+): Float32Array {
+  const out = values.slice();
+  for (let m = 0; m < timeMasks; m++) {
+    const width = Math.floor(random() * (maxTime + 1));
+    const start = Math.floor(random() * Math.max(1, frames - width));
+    for (let t = start; t < start + width; t++) out.fill(0, t * bins, (t + 1) * bins);
+  }
+  for (let m = 0; m < freqMasks; m++) {
+    const width = Math.floor(random() * (maxFreq + 1));
+    const start = Math.floor(random() * Math.max(1, bins - width));
+    for (let t = 0; t < frames; t++) out.fill(0, t * bins + start, t * bins + start + width);
+  }
+  return out;
+}
+
+/** Knobs of the random augmentation recipe; ranges are uniform unless said otherwise. */
+export interface AugmentRecipe {
+  speed: [number, number];
+  /** Vocal-tract-length warp of the mel filterbank (passed to extractFeatures as `warp`). */
+  warp: [number, number];
+  gainDb: [number, number];
+  /** Probability of adding noise, and its SNR range. */
+  noiseProbability: number;
+  snrDb: [number, number];
+  reverbProbability: number;
+  rt60S: [number, number];
+  bandLimitProbability: number;
+  /** Seconds of silence (with the noise, if any) added before and after, each. */
+  padS: [number, number];
+}
+
+export const DEFAULT_RECIPE: AugmentRecipe = {
+  speed: [0.88, 1.12],
+  warp: [0.88, 1.12],
+  gainDb: [-12, 6],
+  noiseProbability: 0.6,
+  snrDb: [5, 30],
+  reverbProbability: 0.3,
+  rt60S: [0.1, 0.35],
+  bandLimitProbability: 0.3,
+  padS: [0, 0.6],
+};
+
+/** Speeds are drawn from a grid of 0.02 so the resampler's cached filter tables stay few. */
+function quantizedSpeed(random: Random, [lo, hi]: [number, number]): number {
+  return Math.round(uniform(random, lo, hi) * 50) / 50;
+}
+
+/** One random augmentation of a clip; returns the new samples and the mel warp to use for it. */
+export function augmentClip(
+  samples: Float32Array,
+  sampleRate: number,
+  recipe: AugmentRecipe,
+  random: Random,
+  babbleSources: Float32Array[],
+): { samples: Float32Array; warp: number } {
+  let out = changeSpeed(samples, sampleRate, quantizedSpeed(random, recipe.speed));
+  if (random() < recipe.reverbProbability) out = reverberate(out, sampleRate, uniform(random, ...recipe.rt60S), uniform(random, 0.2, 0.6), random);
+  if (random() < recipe.bandLimitProbability) out = bandLimit(out, sampleRate, uniform(random, 100, 400), uniform(random, 2600, 3800));
+  const speechPower = meanSquare(out);
+  const pad = () => Math.floor(uniform(random, ...recipe.padS) * sampleRate);
+  out = padWithSilence(out, pad(), pad());
+  if (random() < recipe.noiseProbability) {
+    const kind = random();
+    const noise = kind < 0.35
+      ? whiteNoise(out.length, random)
+      : kind < 0.7
+      ? pinkNoise(out.length, random)
+      : babbleNoise(out.length, babbleSources, 3, random);
+    out = addNoise(out, noise, uniform(random, ...recipe.snrDb), speechPower);
+  }
+  out = applyGain(out, uniform(random, ...recipe.gainDb));
+  return { samples: out, warp: uniform(random, ...recipe.warp) };
+}

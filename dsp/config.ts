@@ -1,0 +1,94 @@
+/**
+ * The one feature configuration. Training writes it to `models/<name>/features.json`;
+ * the server and the browser read it back from there, so a model folder says how it
+ * must be fed. Every field names its unit and, where there is one, its librosa equivalent.
+ */
+export interface FeatureConfig {
+  /** Sample rate the model expects, Hz (librosa `sr`). Inputs are resampled to it. */
+  sampleRate: number;
+  /** FFT size in samples (librosa `n_fft`); the Hann window has the same length (`win_length`). */
+  nFft: number;
+  /** Hop between frames in samples (librosa `hop_length`). */
+  hopLength: number;
+  /** Number of mel bands (librosa `n_mels`), Slaney mel scale and Slaney area norm (librosa defaults). */
+  nMels: number;
+  /** Lowest / highest mel filter edge, Hz (librosa `fmin`, `fmax`). */
+  fMin: number;
+  fMax: number;
+  /** Floor of the dB conversion (librosa `power_to_db` `amin`) and its dynamic range (`top_db`). */
+  amin: number;
+  topDb: number;
+  /** Number of cepstral coefficients (librosa `mfcc` `n_mfcc`, DCT type II, ortho norm). 0 = log-mel features. */
+  nMfcc: number;
+  /** Append first-order deltas (librosa `feature.delta`, `width` 5, mode "interp"... see dsp/features.ts). */
+  deltas: boolean;
+  /** Number of frames of the fixed time grid the speech is mapped onto. */
+  frames: number;
+  /**
+   * "stretch": the speech segment is linearly resampled in time to `frames` frames (speaking-rate invariant);
+   * "center": the speech is centred and zero-padded or cropped to `frames` frames.
+   */
+  timeGrid: "stretch" | "center";
+  /**
+   * Per-utterance normalization of each coefficient over time: "mean" subtracts its mean (CMN: removes the
+   * microphone's colour), "meanvar" also divides by its deviation (CMVN), "none" leaves it.
+   */
+  utteranceNorm: "none" | "mean" | "meanvar";
+  /** Speech finding (dsp/speech.ts). */
+  speech: SpeechConfig;
+}
+
+export interface SpeechConfig {
+  /** Analysis frame and hop of the energy detector, seconds. */
+  frameS: number;
+  hopS: number;
+  /** A frame is speech when its level is within `rangeDb` of the loudest frame ... */
+  rangeDb: number;
+  /** ... and at least `aboveFloorDb` above the noise floor (10th percentile of frame levels). */
+  aboveFloorDb: number;
+  /** Quieter than this (dBFS, loudest frame) is silence. */
+  minPeakDbfs: number;
+  /** Active runs closer than this are one utterance (syllables of "seven", "zero"), seconds. */
+  mergeGapS: number;
+  /** Kept around the detected speech on both sides (hangover), seconds. */
+  padS: number;
+}
+
+/** Normalization statistics computed on the training set, one per feature value. */
+export interface FeatureStats {
+  mean: number[];
+  std: number[];
+}
+
+export const DEFAULT_SPEECH: SpeechConfig = {
+  frameS: 0.025,
+  hopS: 0.01,
+  rangeDb: 40,
+  aboveFloorDb: 8,
+  minPeakDbfs: -55,
+  mergeGapS: 0.3,
+  padS: 0.05,
+};
+
+export const DEFAULT_FEATURES: FeatureConfig = {
+  sampleRate: 8000,
+  nFft: 256,
+  hopLength: 80,
+  nMels: 40,
+  fMin: 20,
+  fMax: 4000,
+  amin: 1e-10,
+  topDb: 80,
+  nMfcc: 20,
+  deltas: true,
+  frames: 32,
+  timeGrid: "stretch",
+  utteranceNorm: "none",
+  speech: DEFAULT_SPEECH,
+};
+
+/** Length of the flat feature vector the model takes. */
+export function featureLength(config: FeatureConfig): number {
+  const perFrame = (config.nMfcc > 0 ? config.nMfcc : config.nMels) * (config.deltas ? 2 : 1);
+  return perFrame * config.frames;
+}

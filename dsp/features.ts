@@ -1,0 +1,127 @@
+/**
+ * The one feature pipeline: model-rate samples -> speech segment -> log-mel -> MFCC (+ deltas)
+ * -> per-utterance CMN/CMVN -> fixed time grid -> normalization with the training set's statistics.
+ * Training, the server and the browser all call `extractFeatures` with the model's FeatureConfig.
+ */
+import type { FeatureConfig, FeatureStats } from "./config.ts";
+import { featureLength } from "./config.ts";
+import { type SpeechSegment, findSpeech } from "./speech.ts";
+import { melSpectrogram, mfcc, powerSpectrogram, powerToDb, type Spectrogram } from "./spectrogram.ts";
+
+export interface Features {
+  /** Flat, time-major [frames][coefficients], length featureLength(config); not yet normalized. */
+  values: Float32Array;
+  /** Log-mel (dB) of the speech segment: the picture of what the model judged. */
+  logMel: Spectrogram;
+  speech: SpeechSegment;
+}
+
+export interface FeatureOptions {
+  /** Vocal-tract-length perturbation factor for the mel filterbank (training only). */
+  warp?: number;
+  /** Skip speech finding (the caller already cut the clip). */
+  segment?: SpeechSegment;
+}
+
+export function extractFeatures(samples: Float32Array, config: FeatureConfig, options: FeatureOptions = {}): Features {
+  const speech = options.segment ?? findSpeech(samples, config.sampleRate, config.speech);
+  const spoken = samples.subarray(speech.start, speech.end);
+  const power = powerSpectrogram(spoken, config.nFft, config.hopLength);
+  const mel = melSpectrogram(power, config.sampleRate, config.nFft, config.nMels, config.fMin, config.fMax, options.warp ?? 1);
+  const logMel = powerToDb(mel, config.amin, config.topDb);
+  let coefficients = config.nMfcc > 0 ? mfcc(logMel, config.nMfcc) : logMel;
+  if (config.deltas) coefficients = appendDeltas(coefficients);
+  if (config.utteranceNorm !== "none") coefficients = normalizeOverTime(coefficients, config.utteranceNorm === "meanvar");
+  const grid = config.timeGrid === "stretch" ? stretchFrames(coefficients, config.frames) : centerFrames(coefficients, config.frames);
+  if (grid.data.length !== featureLength(config)) throw new Error("feature length does not match the config");
+  return { values: grid.data, logMel, speech };
+}
+
+/** (x - mean) / std per value, with the statistics saved in features.json. */
+export function normalize(values: Float32Array, stats: FeatureStats): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = (values[i] - stats.mean[i]) / stats.std[i];
+  return out;
+}
+
+/** Per-value mean and standard deviation over a set of feature vectors (std floored to avoid division by ~0). */
+export function computeStats(vectors: Float32Array[]): FeatureStats {
+  const n = vectors[0].length;
+  const mean = new Float64Array(n);
+  const sq = new Float64Array(n);
+  for (const v of vectors) {
+    for (let i = 0; i < n; i++) {
+      mean[i] += v[i];
+      sq[i] += v[i] * v[i];
+    }
+  }
+  const count = vectors.length;
+  const std = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    mean[i] /= count;
+    std[i] = Math.sqrt(Math.max(sq[i] / count - mean[i] * mean[i], 0)) || 1;
+    std[i] = Math.max(std[i], 1e-3);
+  }
+  return { mean: Array.from(mean, (x) => Math.fround(x)), std: std.map((x) => Math.fround(x)) };
+}
+
+/** Regression deltas over +-2 frames (the HTK formula), edges repeated; appended after each frame's values. */
+export function appendDeltas(spec: Spectrogram): Spectrogram {
+  const { frames, bins } = spec;
+  const out = new Float32Array(frames * bins * 2);
+  const at = (t: number, k: number) => spec.data[Math.min(frames - 1, Math.max(0, t)) * bins + k];
+  for (let t = 0; t < frames; t++) {
+    for (let k = 0; k < bins; k++) {
+      out[t * 2 * bins + k] = spec.data[t * bins + k];
+      out[t * 2 * bins + bins + k] = ((at(t + 1, k) - at(t - 1, k)) + 2 * (at(t + 2, k) - at(t - 2, k))) / 10;
+    }
+  }
+  return { data: out, frames, bins: bins * 2 };
+}
+
+/** Subtracts each coefficient's mean over time and, with `variance`, divides by its deviation (CMN / CMVN). */
+export function normalizeOverTime(spec: Spectrogram, variance: boolean): Spectrogram {
+  const { frames, bins } = spec;
+  const out = new Float32Array(spec.data.length);
+  for (let k = 0; k < bins; k++) {
+    let sum = 0;
+    let sq = 0;
+    for (let t = 0; t < frames; t++) {
+      const v = spec.data[t * bins + k];
+      sum += v;
+      sq += v * v;
+    }
+    const mean = sum / frames;
+    const std = variance ? Math.sqrt(Math.max(sq / frames - mean * mean, 0)) + 1e-5 : 1;
+    for (let t = 0; t < frames; t++) out[t * bins + k] = (spec.data[t * bins + k] - mean) / std;
+  }
+  return { data: out, frames, bins };
+}
+
+/** Linear interpolation along time onto exactly `frames` frames (frame centres aligned at both ends). */
+export function stretchFrames(spec: Spectrogram, frames: number): Spectrogram {
+  const { bins } = spec;
+  const out = new Float32Array(frames * bins);
+  for (let t = 0; t < frames; t++) {
+    const x = spec.frames === 1 || frames === 1 ? 0 : (t * (spec.frames - 1)) / (frames - 1);
+    const i = Math.floor(x);
+    const frac = x - i;
+    const j = Math.min(spec.frames - 1, i + 1);
+    for (let k = 0; k < bins; k++) {
+      out[t * bins + k] = spec.data[i * bins + k] * (1 - frac) + spec.data[j * bins + k] * frac;
+    }
+  }
+  return { data: out, frames, bins };
+}
+
+/** The middle `frames` frames, zero-padded equally on both sides when the speech is shorter. */
+export function centerFrames(spec: Spectrogram, frames: number): Spectrogram {
+  const { bins } = spec;
+  const out = new Float32Array(frames * bins);
+  const offset = Math.floor((frames - spec.frames) / 2);
+  for (let t = 0; t < frames; t++) {
+    const source = t - offset;
+    if (source >= 0 && source < spec.frames) out.set(spec.data.subarray(source * bins, (source + 1) * bins), t * bins);
+  }
+  return { data: out, frames, bins };
+}

@@ -1,0 +1,72 @@
+/** The result's pictures: probability bars, the spectrogram the model judged, the waveform with the speech marked. */
+import { useEffect, useRef } from "preact/hooks";
+import { html } from "./html.ts";
+
+export function ProbabilityBars({ probabilities }: { probabilities: number[] }) {
+  const ranked = probabilities.map((p, digit) => ({ p, digit })).sort((a, b) => b.p - a.p);
+  return html`<ol class="bars" aria-label="Probability of every digit, highest first">
+    ${ranked.map(({ p, digit }) => html`<li class="bar" key=${digit}>
+      <span class="bar-label">${digit}</span>
+      <span class="bar-track"><span class="bar-fill" style=${`width:${(p * 100).toFixed(1)}%`}></span></span>
+      <span class="bar-value">${(p * 100).toFixed(1)}%</span>
+    </li>`)}
+  </ol>`;
+}
+
+/** Log-mel dB, time left to right, low frequencies at the bottom; viridis-like colours. */
+export function SpectrogramCanvas({ frames, bins, db }: { frames: number; bins: number; db: number[] }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const canvas = ref.current;
+    const ctx = canvas?.getContext("2d");
+    if (!canvas || !ctx || !frames) return;
+    canvas.width = frames;
+    canvas.height = bins;
+    const image = ctx.createImageData(frames, bins);
+    const max = Math.max(...db);
+    const min = Math.max(Math.min(...db), max - 80);
+    for (let t = 0; t < frames; t++) {
+      for (let m = 0; m < bins; m++) {
+        const v = Math.max(0, Math.min(1, (db[t * bins + m] - min) / (max - min || 1)));
+        const at = ((bins - 1 - m) * frames + t) * 4;
+        image.data[at] = Math.round(255 * Math.min(1, Math.max(0, 1.6 * v - 0.6)));
+        image.data[at + 1] = Math.round(40 + 200 * v);
+        image.data[at + 2] = Math.round(120 + 100 * Math.sin(Math.PI * v) - 80 * v);
+        image.data[at + 3] = 255;
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+  }, [frames, bins, db]);
+  return html`<canvas ref=${ref} class="spectrogram" role="img" aria-label="Log-mel spectrogram of the detected speech"></canvas>`;
+}
+
+export function WaveformCanvas({ samples, sampleRate, speech }: { samples: Float32Array; sampleRate: number; speech?: { start_s: number; end_s: number } }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const canvas = ref.current;
+    const ctx = canvas?.getContext("2d");
+    if (!canvas || !ctx) return;
+    const width = (canvas.width = 600);
+    const height = (canvas.height = 100);
+    ctx.clearRect(0, 0, width, height);
+    const duration = samples.length / sampleRate;
+    if (speech && duration > 0) {
+      ctx.fillStyle = "rgba(255, 160, 0, 0.25)";
+      ctx.fillRect((speech.start_s / duration) * width, 0, ((speech.end_s - speech.start_s) / duration) * width, height);
+    }
+    ctx.strokeStyle = getComputedStyle(canvas).color;
+    ctx.beginPath();
+    const step = samples.length / width;
+    for (let x = 0; x < width; x++) {
+      let lo = 0, hi = 0;
+      for (let i = Math.floor(x * step); i < Math.floor((x + 1) * step); i++) {
+        lo = Math.min(lo, samples[i]);
+        hi = Math.max(hi, samples[i]);
+      }
+      ctx.moveTo(x + 0.5, height / 2 - hi * height / 2);
+      ctx.lineTo(x + 0.5, height / 2 - lo * height / 2 + 1);
+    }
+    ctx.stroke();
+  }, [samples, sampleRate, speech]);
+  return html`<canvas ref=${ref} class="waveform" role="img" aria-label="Waveform; the shaded part is where speech was found"></canvas>`;
+}

@@ -1,0 +1,15 @@
+/**
+ * The browser entry (bundled to static/build/islands.js): hydrates every element the server marked with
+ * data-island, using the props it serialized beside it. Only islands ship JavaScript.
+ */
+import { hydrate } from "preact";
+import { html } from "./html.ts";
+import { Recognizer } from "./Recognizer.ts";
+
+const islands = { Recognizer } as const;
+
+for (const el of document.querySelectorAll<HTMLElement>("[data-island]")) {
+  const name = el.dataset.island as keyof typeof islands;
+  const props = JSON.parse(el.dataset.props ?? "{}");
+  hydrate(html`<${islands[name]} ...${props} />`, el);
+}

@@ -1,0 +1,47 @@
+/**
+ * What a model folder holds, and the parts of it that need no file system (shared with the browser):
+ *   model.json + weights.bin  tfjs layers format (tf.loadLayersModel reads it in a browser)
+ *   features.json             the FeatureConfig and normalization statistics: how to feed the model
+ *   metrics.json              what it scored, on what split, trained how
+ */
+import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
+
+export const LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
+
+export interface FeaturesFile {
+  config: FeatureConfig;
+  stats: FeatureStats;
+}
+
+export interface ModelIdentity {
+  name: string;
+  /** First 8 hex digits of the SHA-256 of weights.bin: changes whenever the weights do. */
+  version: string;
+}
+
+/** IEEE 754 half precision from single precision (round to nearest even), as a uint16 bit pattern. */
+export function float32ToFloat16Bits(value: number): number {
+  const f32 = new Float32Array([value]);
+  const bits = new Uint32Array(f32.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    let half = mantissa >> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const midpoint = 1 << (shift - 1);
+    if (rest > midpoint || (rest === midpoint && (half & 1))) half++;
+    return sign | half;
+  }
+  // A rounding carry rolls into the exponent, which is the right result (up to infinity).
+  let half = (e << 10) | (mantissa >> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
+  return sign | half;
+}

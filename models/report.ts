@@ -1,0 +1,56 @@
+/** metrics.json and the SVG plots beside it: what a model scored, on what, trained how. */
+import type { Evaluation } from "./metrics.ts";
+import { rocCurve } from "./metrics.ts";
+import { confusionSvg, rocSvg, speakerBarsSvg } from "./plots.ts";
+
+export interface LosoReport {
+  /** Accuracy on each held-out speaker, trained on the other five. */
+  perSpeaker: Record<string, number>;
+  mean: number;
+  worst: number;
+  worstSpeaker: string;
+  /** Summed confusion over the six folds. */
+  confusion: number[][];
+  epochs: number;
+  augmentCopies: number;
+  voicesDir: string;
+  seconds: number;
+}
+
+export interface MetricsFile {
+  name: string;
+  version: string;
+  trainedAt: string;
+  data: Record<string, unknown>;
+  training: Record<string, unknown>;
+  official: Evaluation | null;
+  loso?: LosoReport;
+}
+
+export async function readMetrics(dir: string): Promise<MetricsFile> {
+  return JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`));
+}
+
+export async function writeMetrics(dir: string, metrics: MetricsFile): Promise<void> {
+  await Deno.writeTextFile(`${dir}/metrics.json`, JSON.stringify(metrics, roundFloats, 1) + "\n");
+}
+
+/** Four significant decimals are plenty in a report, and keep the file readable. */
+function roundFloats(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 1e4) / 1e4 : value;
+}
+
+/** Confusion matrix and ROC curves of an official-split evaluation, into <dir>/plots/. */
+export async function writeOfficialPlots(dir: string, labels: number[], probabilities: Float32Array[], evaluation: Evaluation) {
+  await Deno.mkdir(`${dir}/plots`, { recursive: true });
+  const curves = Array.from({ length: 10 }, (_, d) => rocCurve(labels.map((l) => l === d), probabilities.map((p) => p[d])));
+  const accuracy = (evaluation.accuracy * 100).toFixed(1);
+  await Deno.writeTextFile(`${dir}/plots/confusion.svg`, confusionSvg(evaluation.confusion, `Confusion, official test split (${accuracy}%)`));
+  await Deno.writeTextFile(`${dir}/plots/roc.svg`, rocSvg(curves, evaluation.perClass.map((c) => c.rocAuc), "ROC, one digit vs rest"));
+}
+
+export async function writeLosoPlots(dir: string, loso: LosoReport) {
+  await Deno.mkdir(`${dir}/plots`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/plots/speakers.svg`, speakerBarsSvg(loso.perSpeaker, "Accuracy on an unseen speaker (LOSO)"));
+  await Deno.writeTextFile(`${dir}/plots/loso_confusion.svg`, confusionSvg(loso.confusion, `Confusion, leave-one-speaker-out (${(loso.mean * 100).toFixed(1)}%)`));
+}

@@ -1,0 +1,38 @@
+/** Server settings from environment variables, read once at start. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Model folder served and used for /predict. */
+  modelDir: string;
+  /** Request bodies over this many bytes are refused (413 too_large) before they are read whole. */
+  maxBodyBytes: number;
+  /** Decoded audio longer than this is refused (413 too_long). */
+  maxAudioSeconds: number;
+  /** Allowed origins for CORS ("*" or a comma list); empty = CORS off. */
+  corsOrigin: string;
+  /** Folder of example clips shown on the page. */
+  examplesDir: string;
+  /** One log line per request. */
+  logRequests: boolean;
+}
+
+function numberFrom(env: (k: string) => string | undefined, key: string, fallback: number, min = Number.MIN_VALUE): number {
+  const raw = env(key);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${key}=${raw} must be a number >= ${min}`);
+  return value;
+}
+
+export function readConfig(env: (k: string) => string | undefined = (k) => Deno.env.get(k)): ServerConfig {
+  return {
+    port: numberFrom(env, "PORT", 7860, 0), // 0: any free port (tests)
+    host: env("HOST") || "0.0.0.0",
+    modelDir: env("MODEL_DIR") || "models/digits",
+    maxBodyBytes: numberFrom(env, "MAX_BODY_BYTES", 10 * 1024 * 1024),
+    maxAudioSeconds: numberFrom(env, "MAX_AUDIO_SECONDS", 60),
+    corsOrigin: env("CORS_ORIGIN") || "",
+    examplesDir: env("EXAMPLES_DIR") || "static/examples",
+    logRequests: env("LOG_REQUESTS") !== "0",
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * GET /: the page, rendered on the server (Fresh-style). Everything here is static HTML except the
+ * Recognizer island, which is rendered too and then hydrated by static/build/islands.js.
+ */
+import { Hono } from "hono";
+import { render } from "preact-render-to-string";
+import { html } from "../islands/html.ts";
+import { type Example, Recognizer, type RecognizerProps } from "../islands/Recognizer.ts";
+import type { Classifier } from "../models/classifier.ts";
+import type { MetricsFile } from "../models/report.ts";
+import type { ServerConfig } from "./config.ts";
+
+/** A server-rendered island: its HTML now, its props for hydration later. */
+function Island({ name, props, children }: { name: string; props: RecognizerProps; children: unknown }) {
+  return html`<div data-island=${name} data-props=${JSON.stringify(props)}>${children}</div>`;
+}
+
+const DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+
+/** Example clips are files named like `7_<voice>.wav`; the label says the digit and the voice. */
+function listExamples(dir: string): Example[] {
+  try {
+    return [...Deno.readDirSync(dir)]
+      .map((e) => e.name)
+      .filter((n) => /^\d_[\w-]+\.wav$/.test(n))
+      .sort()
+      .map((n) => ({ label: `"${DIGIT_NAMES[+n[0]]}" (${n.slice(2, -4).replace(/[_-]/g, " ")})`, url: `/examples/${n}` }));
+  } catch {
+    return [];
+  }
+}
+
+function readMetrics(dir: string): MetricsFile | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${dir}/metrics.json`));
+  } catch {
+    return null;
+  }
+}
+
+const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).toFixed(1)}%`);
+
+function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; modelName: string }) {
+  const loso = metrics?.loso;
+  return html`<section class="panel model-panel" id="model" aria-labelledby="model-title">
+    <h2 id="model-title">The model</h2>
+    <p>An MLP (512-256-128, ReLU, dropout) on 20 MFCCs with deltas over the detected speech, ${modelName}. Trained with tfjs in Deno on the
+      <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (FSDD, Z. Jackson et al., CC BY-SA 4.0):
+      six male English speakers, plus augmented copies of their clips.</p>
+    <table class="metrics">
+      <tr><th scope="row">Official FSDD test split (300 clips, the same six speakers)</th><td>${pct(metrics?.official?.accuracy)}</td></tr>
+      <tr><th scope="row">Unseen speaker, leave-one-speaker-out, mean</th><td>${pct(loso?.mean)}</td></tr>
+      <tr><th scope="row">Unseen speaker, worst of six</th><td>${pct(loso?.worst)}${loso ? ` (${loso.worstSpeaker})` : ""}</td></tr>
+    </table>
+    <p class="hint">Voices unlike the six in FSDD (women, children, strong accents) are recognized less well: the leave-one-speaker-out figures are the honest guide.</p>
+    <div class="plots">
+      <img src="/model/plots/confusion.svg" alt="Confusion matrix on the official test split" loading="lazy" />
+      <img src="/model/plots/roc.svg" alt="ROC curves, one digit against the rest" loading="lazy" />
+      ${loso && html`<img src="/model/plots/speakers.svg" alt="Accuracy for each held-out speaker" loading="lazy" />`}
+    </div>
+  </section>`;
+}
+
+function ApiPanel() {
+  return html`<section class="panel api-panel" aria-labelledby="api-title">
+    <h2 id="api-title">Use via API</h2>
+    <p>POST any audio file to <code>/predict</code>; the answer is JSON. <a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a></p>
+    <h3>curl</h3>
+    <pre><code class="snippet" data-snippet="curl">curl -s --data-binary @seven.wav -H 'content-type: audio/wav' <span class="origin">http://localhost:7860</span>/predict</code></pre>
+    <h3>Python</h3>
+    <pre><code class="snippet" data-snippet="python">import requests
+with open("seven.wav", "rb") as f:
+    r = requests.post("<span class="origin">http://localhost:7860</span>/predict", files={"audio": f})
+print(r.json()["digit"], r.json()["probabilities"])</code></pre>
+  </section>`;
+}
+
+export function renderPage(props: RecognizerProps, metrics: MetricsFile | null): string {
+  const body = render(html`<main>
+    <header>
+      <h1>Spoken Digits</h1>
+      <p class="lead">Say a digit from zero to nine, or upload a recording, and see which digit it hears and how sure it is.</p>
+      <details><summary>How to use</summary><ol>
+        <li>Upload a file (WAV, MP3, OGG, Opus, WebM, FLAC, M4A), or open <b>Record</b> and say one digit, or click an example.</li>
+        <li>Press <b>Submit</b>. The big number is the answer; the bars show every digit's probability.</li>
+        <li>Tick <b>Run in this browser</b> to recognize without uploading anything.</li>
+      </ol></details>
+    </header>
+    <${Island} name="Recognizer" props=${props}><${Recognizer} ...${props} /><//>
+    <${ApiPanel} />
+    <${ModelPanel} metrics=${metrics} modelName=${props.model} />
+    <footer>Model trained on the Free Spoken Digit Dataset (CC BY-SA 4.0). Built with Deno, Hono, Preact and TensorFlow.js.</footer>
+  </main>`);
+  // The snippets show this page's own origin once the page is in a browser (and localhost on the server).
+  const originScript = `document.querySelectorAll(".origin").forEach((e) => e.textContent = location.origin);`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<title>Spoken Digits</title><meta name="description" content="Recognize a spoken digit, in your browser or through an API.">` +
+    `<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head><body>${body}` +
+    `<script>${originScript}</script><script type="module" src="/static/build/islands.js"></script></body></html>`;
+}
+
+export function pageRoutes(classifier: Classifier, config: ServerConfig) {
+  return new Hono().get("/", (c) => {
+    const props: RecognizerProps = { examples: listExamples(config.examplesDir), model: `${classifier.identity.name}@${classifier.identity.version}` };
+    return c.html(renderPage(props, readMetrics(config.modelDir)));
+  });
+}

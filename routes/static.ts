@@ -1,0 +1,48 @@
+/**
+ * Read-only files under a few fixed folders (the model folder for in-browser inference, the islands
+ * bundle, CSS, example clips). Paths are checked segment by segment, so "..", encoded or not, hidden
+ * files and absolute paths never leave the folder.
+ */
+import { Hono } from "hono";
+import { ApiError } from "./errors.ts";
+
+const TYPES: Record<string, string> = {
+  json: "application/json; charset=utf-8",
+  bin: "application/octet-stream",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+  png: "image/png",
+  wav: "audio/wav",
+  map: "application/json; charset=utf-8",
+  wasm: "application/wasm",
+};
+
+/** The file path below `root` for a URL rest, or null when the rest is not a plain relative path. */
+export function safeJoin(root: string, rest: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    return null;
+  }
+  const segments = decoded.split("/");
+  const ok = segments.every((s) => s.length > 0 && !s.startsWith(".") && !s.includes("\\") && !s.includes("\0"));
+  return ok ? `${root}/${segments.join("/")}` : null;
+}
+
+/** Serves `<prefix>/*` from `root`; only the listed file types, with long caching off (files change on retrain). */
+export function staticFolder(prefix: string, root: string) {
+  return new Hono().get(`${prefix}/*`, async (c) => {
+    const rest = c.req.path.slice(prefix.length + 1);
+    const path = safeJoin(root, rest);
+    const type = TYPES[rest.split(".").pop() ?? ""];
+    if (!path || !type) throw new ApiError(404, "not_found", `no such file: ${c.req.path}`);
+    try {
+      const body = await Deno.readFile(path);
+      return c.body(body, 200, { "content-type": type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+    } catch {
+      throw new ApiError(404, "not_found", `no such file: ${c.req.path}`);
+    }
+  });
+}

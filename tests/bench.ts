@@ -1,0 +1,110 @@
+/**
+ * deno task bench: speed and memory of the real thing, printed as JSON (medians and percentiles).
+ *   - in process: features and MLP inference for a 1 s clip (median of many runs);
+ *   - the real server (`deno task start`'s main.ts) on a free port: cold start to the first 200,
+ *     wrk (Debian) posting a real FSDD clip at concurrency 1 and 16 (p50/p99, requests/s),
+ *     the per-stage medians the server reports in timing_ms, and its RSS after the load.
+ * Timings here are never asserted by tests: machines are shared and noisy.
+ */
+import { decodeAudio } from "../dsp/decode.ts";
+import { extractFeatures, featuresFromAudio } from "../dsp/index.ts";
+import { classify } from "../models/classifier.ts";
+import { loadClassifier } from "../models/files.ts";
+import { findFsdd } from "../models/fsdd.ts";
+import { initTf } from "../models/tfjs.ts";
+import { startServer } from "./server_helpers.ts";
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+function timeMs(fn: () => void, runs: number): number {
+  for (let i = 0; i < 20; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return round(median(times));
+}
+
+const fsdd = findFsdd();
+if (!fsdd) throw new Error("bench needs FSDD (FSDD_DIR or ../shared/datasets/fsdd)");
+const clipFile = `${fsdd}/recordings/7_jackson_32.wav`;
+const clip = await decodeAudio(await Deno.readFile(clipFile));
+
+await initTf();
+const classifier = await loadClassifier("models/digits");
+const config = classifier.features.config;
+// A 1 s clip: the FSDD digit centred in a second of quiet noise (what a short recording looks like).
+const oneSecond = new Float32Array(config.sampleRate).map(() => (Math.random() - 0.5) * 0.002);
+oneSecond.set(clip.samples.slice(0, config.sampleRate), Math.max(0, (config.sampleRate - clip.samples.length) >> 1));
+const features = extractFeatures(oneSecond, config).values;
+const oneSecond48k = new Float32Array(48000).map((_, i) => oneSecond[Math.floor(i / 6)]);
+const inProcess = {
+  features_ms_1s_clip_8k: timeMs(() => extractFeatures(oneSecond, config), 500),
+  features_ms_1s_clip_48k_with_resampling: timeMs(() => featuresFromAudio(oneSecond48k, 48000, config), 200),
+  inference_ms: timeMs(() => classify(classifier, [features]), 500),
+  weights_bytes: (await Deno.stat("models/digits/weights.bin")).size,
+};
+
+async function wrk(url: string, connections: number, seconds: number) {
+  const script = await Deno.makeTempFile({ suffix: ".lua" });
+  await Deno.writeTextFile(
+    script,
+    `local f = io.open("${clipFile}", "rb"); wrk.body = f:read("*a"); f:close()
+wrk.method = "POST"; wrk.headers["Content-Type"] = "audio/wav"
+function done(summary, latency, requests)
+  io.write(string.format('{"p50_ms":%f,"p99_ms":%f,"requests":%d,"errors":%d,"non2xx":%d,"seconds":%f}\\n',
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status,
+    summary.duration / 1e6))
+end`,
+  );
+  const { stdout, success, stderr } = await new Deno.Command("wrk", {
+    args: ["-t", String(Math.min(2, connections)), "-c", String(connections), "-d", `${seconds}s`, "-s", script, `${url}/predict`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(script);
+  if (!success) throw new Error(`wrk failed: ${new TextDecoder().decode(stderr)}`);
+  const line = new TextDecoder().decode(stdout).trim().split("\n").pop()!;
+  const r = JSON.parse(line);
+  return { p50_ms: round(r.p50_ms), p99_ms: round(r.p99_ms), requests_per_s: Math.round(r.requests / r.seconds), requests: r.requests, errors: r.errors + r.non2xx };
+}
+
+const coldStart = performance.now();
+const server = await startServer();
+// Wait for the first 200 on a real prediction, not just the listen line.
+const body = await Deno.readFile(clipFile);
+while ((await fetch(`${server.url}/predict`, { method: "POST", body }).then((r) => r.body?.cancel().then(() => r.status)).catch(() => 0)) !== 200);
+const coldStartMs = Math.round(performance.now() - coldStart);
+
+const stageTimes: Record<string, number[]> = { decode: [], features: [], inference: [], total: [] };
+for (let i = 0; i < 200; i++) {
+  const r = await (await fetch(`${server.url}/predict`, { method: "POST", body })).json();
+  for (const k of Object.keys(stageTimes)) stageTimes[k].push(r.timing_ms[k]);
+}
+const concurrency1 = await wrk(server.url, 1, 8);
+const concurrency16 = await wrk(server.url, 16, 8);
+const status = await Deno.readTextFile(`/proc/${server.pid}/status`);
+const rssMb = Math.round(+/VmRSS:\s+(\d+)/.exec(status)![1] / 1024);
+await server.stop();
+
+console.log(JSON.stringify(
+  {
+    machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
+    clip: { file: "7_jackson_32.wav", duration_s: clip.durationS, bytes: body.length },
+    in_process: inProcess,
+    server: {
+      cold_start_ms: coldStartMs,
+      stage_medians_ms: Object.fromEntries(Object.entries(stageTimes).map(([k, v]) => [k, round(median(v))])),
+      concurrency_1: concurrency1,
+      concurrency_16: concurrency16,
+      rss_mb_after_load: rssMb,
+    },
+    targets: { p50_ms_c1: 2, requests_per_s_c16: 800, rss_mb: 250, cold_start_ms: 1500, features_ms: 1, inference_ms: 1, weights_bytes: 2 * 1024 * 1024 },
+  },
+  null,
+  2,
+));

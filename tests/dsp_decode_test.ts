@@ -1,0 +1,65 @@
+/** Compressed formats, made at test time from FSDD clips with ffmpeg (never committed). */
+import assert from "node:assert/strict";
+import { decodeAudio } from "../dsp/decode.ts";
+import { AudioError } from "../dsp/errors.ts";
+import { clipPath, ffmpegEncode, FSDD, toolOrSkip } from "./helpers.ts";
+
+const HAVE_FFMPEG = toolOrSkip("ffmpeg");
+const ready = !!FSDD && HAVE_FFMPEG;
+
+const FORMATS: Array<[string, string, string[]]> = [
+  ["mp3", "mp3", ["-c:a", "libmp3lame", "-b:a", "64k"]],
+  ["ogg", "ogg", ["-c:a", "libvorbis"]],
+  ["opus", "opus", ["-c:a", "libopus", "-ar", "48000"]],
+  ["webm", "webm", ["-c:a", "libopus", "-ar", "48000"]],
+  ["flac", "flac", []],
+  ["m4a", "m4a", ["-c:a", "aac", "-ar", "16000"]],
+];
+
+for (const [format, ext, args] of FORMATS) {
+  Deno.test({
+    name: `decodeAudio: ${format} made by ffmpeg from an FSDD clip decodes to the clip's length`,
+    ignore: !ready,
+    fn: async () => {
+      const source = clipPath("7_jackson_32.wav");
+      const wav = await decodeAudio(await Deno.readFile(source));
+      const decoded = await decodeAudio(await ffmpegEncode(source, ext, args));
+      assert.equal(decoded.format, format);
+      assert.equal(decoded.channels, 1);
+      // Codecs add priming/padding samples; the length stays within 80 ms.
+      assert.ok(Math.abs(decoded.durationS - wav.durationS) < 0.08, `${format}: ${decoded.durationS} s vs ${wav.durationS} s`);
+      const peak = decoded.samples.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(peak > 0.05, `${format}: peak ${peak}`);
+    },
+  });
+}
+
+Deno.test({
+  name: "decodeAudio: a small compressed file that decodes past the duration limit is refused as too_long",
+  ignore: !ready,
+  fn: async () => {
+    // 100 s of silence compresses to a few KB of Opus; the limit stops decoding early.
+    const out = await Deno.makeTempFile({ suffix: ".opus" });
+    await new Deno.Command("ffmpeg", { args: ["-y", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "100", "-c:a", "libopus", out] }).output();
+    const bytes = await Deno.readFile(out);
+    await Deno.remove(out);
+    assert.ok(bytes.length < 200_000);
+    await assert.rejects(decodeAudio(bytes, { maxDurationS: 60 }), (e: unknown) => e instanceof AudioError && e.code === "too_long");
+  },
+});
+
+Deno.test({
+  name: "decodeAudio: a truncated mp3 decodes what is there or fails with a typed error",
+  ignore: !ready,
+  fn: async () => {
+    const mp3 = await ffmpegEncode(clipPath("7_jackson_32.wav"), "mp3", ["-b:a", "64k"]);
+    for (const cut of [20, 200, Math.floor(mp3.length / 2)]) {
+      try {
+        const decoded = await decodeAudio(mp3.slice(0, cut));
+        assert.ok(decoded.samples.length > 0);
+      } catch (e) {
+        assert.ok(e instanceof AudioError, `cut at ${cut}: ${e}`);
+      }
+    }
+  },
+});

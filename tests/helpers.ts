@@ -1,0 +1,54 @@
+/** Test helpers: where FSDD and external tools are, and what to do when they are missing. */
+import { findFsdd } from "../models/fsdd.ts";
+
+const inCi = Deno.env.get("CI") === "true";
+
+/**
+ * The FSDD folder, or undefined (the test is then skipped with a message). Under CI=true a missing
+ * dataset is a failure, never a silent skip.
+ */
+export function fsddOrSkip(): string | undefined {
+  const dir = findFsdd();
+  if (!dir) {
+    if (inCi) throw new Error("FSDD not found at $FSDD_DIR or ../shared/datasets/fsdd, and CI=true: failing instead of skipping");
+    console.warn("SKIP: FSDD not found (set FSDD_DIR); tests that need it are ignored");
+  }
+  return dir;
+}
+
+/** Whether a command-line tool runs; under CI=true a missing tool is a failure. */
+export function toolOrSkip(command: string, args = ["-version"]): boolean {
+  try {
+    const ok = new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync().success;
+    if (ok) return true;
+  } catch { /* not installed */ }
+  if (inCi) throw new Error(`${command} is not installed, and CI=true: failing instead of skipping`);
+  console.warn(`SKIP: ${command} is not installed; tests that need it are ignored`);
+  return false;
+}
+
+export const FSDD = fsddOrSkip();
+export const clipPath = (name: string) => `${FSDD}/recordings/${name}`;
+
+/** Encodes a WAV file with ffmpeg into another container; returns the encoded bytes. */
+export async function ffmpegEncode(input: string, ext: string, args: string[] = []): Promise<Uint8Array> {
+  const out = await Deno.makeTempFile({ suffix: `.${ext}` });
+  try {
+    const { success, stderr } = await new Deno.Command("ffmpeg", { args: ["-y", "-loglevel", "error", "-i", input, ...args, out], stderr: "piped" }).output();
+    if (!success) throw new Error(`ffmpeg -> ${ext} failed: ${new TextDecoder().decode(stderr)}`);
+    return await Deno.readFile(out);
+  } finally {
+    await Deno.remove(out).catch(() => {});
+  }
+}
+
+/** A sine tone. */
+export function tone(hz: number, seconds: number, sampleRate: number, amplitude = 0.5): Float32Array {
+  return Float32Array.from({ length: Math.round(seconds * sampleRate) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / sampleRate));
+}
+
+export function rmsDb(samples: Float32Array, from = 0, to = samples.length): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += samples[i] * samples[i];
+  return 10 * Math.log10(sum / (to - from));
+}

@@ -1,0 +1,52 @@
+/** The model that `deno task start` serves, checked on FSDD's official test split (takes 0-4, 300 clips). */
+import assert from "node:assert/strict";
+import { featureLength } from "../dsp/config.ts";
+import { classify } from "../models/classifier.ts";
+import { loadClassifier } from "../models/files.ts";
+import { listClips, officialSplit } from "../models/fsdd.ts";
+import { evaluate } from "../models/metrics.ts";
+import { initTf, tf } from "../models/tfjs.ts";
+import { loadAudio, predictAudio } from "../models/training.ts";
+import { FSDD } from "./helpers.ts";
+
+const MODEL_DIR = "models/digits";
+await initTf();
+
+Deno.test("the committed model folder describes itself: topology, float16 weights, features, metrics", async () => {
+  const classifier = await loadClassifier(MODEL_DIR);
+  const modelJson = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/model.json`));
+  assert.equal(modelJson.format, "layers-model");
+  assert.ok(modelJson.weightsManifest[0].weights.every((w: { quantization?: { dtype: string } }) => w.quantization?.dtype === "float16"));
+  const { config, stats } = classifier.features;
+  assert.equal(stats.mean.length, featureLength(config));
+  assert.equal(stats.std.length, featureLength(config));
+  assert.deepEqual(classifier.model.inputs[0].shape, [null, featureLength(config)]);
+  const weightBytes = (await Deno.stat(`${MODEL_DIR}/weights.bin`)).size;
+  assert.ok(weightBytes <= 2 * 1024 * 1024, `weights are ${weightBytes} bytes, over 2 MB`);
+  const metrics = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/metrics.json`));
+  assert.equal(metrics.version, classifier.identity.version, "metrics.json belongs to these weights");
+  classifier.model.dispose();
+});
+
+Deno.test({
+  name: "the committed model scores at least 97% on the 300 official test clips, and predicting leaks no tensors",
+  ignore: !FSDD,
+  fn: async () => {
+    const classifier = await loadClassifier(MODEL_DIR);
+    const { test } = officialSplit(listClips(FSDD!));
+    assert.equal(test.length, 300);
+    const audio = await loadAudio(test.map((c) => c.path), classifier.features.config.sampleRate);
+    const before = tf.memory().numTensors;
+    const probabilities = predictAudio(classifier.model, classifier.features.stats, classifier.features.config, audio);
+    assert.equal(tf.memory().numTensors, before);
+    const result = evaluate(test.map((c) => c.digit), probabilities);
+    console.log(`committed model, official test split: ${(result.accuracy * 100).toFixed(2)}%`);
+    assert.ok(result.accuracy >= 0.97, `accuracy ${result.accuracy}`);
+    // classify() (the server's path) and predictAudio() (the evaluator's) agree.
+    const { extractFeatures } = await import("../dsp/features.ts");
+    const viaClassify = classify(classifier, audio.slice(0, 20).map((s) => extractFeatures(s, classifier.features.config).values));
+    viaClassify.forEach((p, i) => p.forEach((v, d) => assert.ok(Math.abs(v - probabilities[i][d]) < 1e-5)));
+    assert.equal(tf.memory().numTensors, before);
+    classifier.model.dispose();
+  },
+});

@@ -1,0 +1,91 @@
+/** Training smoke tests on small subsets: the path `deno task train` and `deno task eval --loso` take. */
+import assert from "node:assert/strict";
+import { DEFAULT_FEATURES } from "../dsp/config.ts";
+import { loadClassifier, saveModelFolder } from "../models/files.ts";
+import { listClips, officialSplit } from "../models/fsdd.ts";
+import { float32ToFloat16Bits } from "../models/model_format.ts";
+import { evaluate, rocAucOneVsRest } from "../models/metrics.ts";
+import { initTf, tf } from "../models/tfjs.ts";
+import { DEFAULT_TRAIN, disposeModel, loadAudio, makeExamples, predictAudio, trainOnAudio } from "../models/training.ts";
+import { FSDD } from "./helpers.ts";
+
+await initTf();
+
+Deno.test("float32ToFloat16Bits matches known half-precision patterns", () => {
+  const cases: Array<[number, number]> = [[0, 0], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [1e6, 0x7c00], [5.960464477539063e-8, 0x0001], [0.333251953125, 0x3555]];
+  for (const [value, bits] of cases) assert.equal(float32ToFloat16Bits(value), bits, `${value}`);
+});
+
+Deno.test("metrics: accuracy, F1 and ROC AUC on a hand-made case", () => {
+  const e = evaluate([0, 0, 1, 1], [[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]], 2);
+  assert.equal(e.accuracy, 0.75);
+  assert.deepEqual(e.confusion, [[1, 1], [0, 2]]);
+  assert.equal(e.perClass[1].precision, 2 / 3);
+  assert.equal(rocAucOneVsRest([true, false, true, false], [0.9, 0.1, 0.8, 0.85]), 0.75);
+});
+
+Deno.test({
+  name: "train 1 epoch on 200 clips with augmentation, save as float16, load, same predictions, no leaked tensors",
+  ignore: !FSDD,
+  fn: async () => {
+    const { train, test } = officialSplit(listClips(FSDD!));
+    const subset = train.filter((_, i) => i % 13 === 0).slice(0, 200);
+    const audio = await loadAudio(subset.map((c) => c.path), 8000);
+    const clips = subset.map((c, i) => ({ samples: audio[i], digit: c.digit, speaker: c.speaker }));
+    const options = { ...DEFAULT_TRAIN, epochs: 1, augmentCopies: 1 };
+    const tensorsBefore = tf.memory().numTensors;
+    const { model, stats, examples } = await trainOnAudio(clips, DEFAULT_FEATURES, options);
+    assert.ok(examples > 300, `${examples} examples from 200 clips + 1 augmented copy each`);
+    const dir = await Deno.makeTempDir();
+    await saveModelFolder(dir, model, { config: DEFAULT_FEATURES, stats });
+    const testAudio = await loadAudio(test.slice(0, 30).map((c) => c.path), 8000);
+    const trained = predictAudio(model, stats, DEFAULT_FEATURES, testAudio);
+    disposeModel(model);
+    const loaded = await loadClassifier(dir);
+    const reloaded = predictAudio(loaded.model, loaded.features.stats, loaded.features.config, testAudio);
+    // float16 weights: probabilities move by a little, the answers do not.
+    trained.forEach((p, i) => p.forEach((v, d) => assert.ok(Math.abs(v - reloaded[i][d]) < 0.01, `clip ${i} digit ${d}`)));
+    loaded.model.dispose();
+    assert.equal(tf.memory().numTensors, tensorsBefore);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "training is repeatable under a seed (same examples, same weights after an epoch)",
+  ignore: !FSDD,
+  fn: async () => {
+    const subset = listClips(FSDD!).filter((_, i) => i % 50 === 0);
+    const audio = await loadAudio(subset.map((c) => c.path), 8000);
+    const clips = subset.map((c, i) => ({ samples: audio[i], digit: c.digit, speaker: c.speaker }));
+    const options = { ...DEFAULT_TRAIN, epochs: 1, augmentCopies: 1, seed: 7 };
+    const a = makeExamples(clips, DEFAULT_FEATURES, options);
+    const b = makeExamples(clips, DEFAULT_FEATURES, options);
+    assert.deepEqual(a.x, b.x);
+    const run = async () => {
+      const { model } = await trainOnAudio(clips, DEFAULT_FEATURES, options);
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      disposeModel(model);
+      return weights;
+    };
+    assert.deepEqual(await run(), await run());
+  },
+});
+
+Deno.test({
+  name: "deno task eval --loso runs one fold end to end (smoke: one speaker, 1 epoch, 300 clips)",
+  ignore: !FSDD,
+  fn: async () => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "models/eval.ts", "--data", FSDD!, "--loso", "--speakers", "theo", "--epochs", "1", "--augment", "0", "--max-clips", "300", "--no-write"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(stdout);
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const m = /held out theo: ([\d.]+)%/.exec(out);
+    assert.ok(m, out);
+    assert.ok(+m[1] > 20, `a 1-epoch fold should still beat chance (10%): ${m[1]}%`);
+    assert.match(out, /leave-one-speaker-out: mean/);
+  },
+});
