@@ -189,7 +189,9 @@ export function augmentClip(
   babbleSources: Float32Array[],
 ): { samples: Float32Array; warp: number } {
   let out = changeSpeed(samples, sampleRate, quantizedSpeed(random, recipe.speed));
-  if (random() < recipe.reverbProbability) out = reverberate(out, sampleRate, uniform(random, ...recipe.rt60S), uniform(random, 0.2, 0.6), random);
+  if (random() < recipe.reverbProbability) {
+    out = reverberate(out, sampleRate, uniform(random, ...recipe.rt60S), uniform(random, 0.2, 0.6), random);
+  }
   if (random() < recipe.bandLimitProbability) out = bandLimit(out, sampleRate, uniform(random, 100, 400), uniform(random, 2600, 3800));
   const speechPower = meanSquare(out);
   const pad = () => Math.floor(uniform(random, ...recipe.padS) * sampleRate);

@@ -131,10 +131,12 @@ function downmix(parts: Float32Array[][], total: number): Float32Array {
 /** Compiles each codec's WASM once, so the first real request does not pay for it (~0.1-0.4 s each). */
 export async function warmDecoders(): Promise<void> {
   const table = decode as unknown as Record<string, () => Promise<StreamDecoder>>;
-  await Promise.all(Object.keys(COMPRESSED).map(async (type) => {
-    try {
-      const d = await table[type]();
-      d.free();
-    } catch { /* a codec that cannot load is reported on first use */ }
-  }));
+  await Promise.all(
+    Object.keys(COMPRESSED).map(async (type) => {
+      try {
+        const d = await table[type]();
+        d.free();
+      } catch { /* a codec that cannot load is reported on first use */ }
+    }),
+  );
 }

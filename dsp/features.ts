@@ -5,7 +5,7 @@
  */
 import type { FeatureConfig, FeatureStats } from "./config.ts";
 import { featureLength } from "./config.ts";
-import { type SpeechSegment, findSpeech } from "./speech.ts";
+import { findSpeech, type SpeechSegment } from "./speech.ts";
 import { melSpectrogram, mfcc, powerSpectrogram, powerToDb, type Spectrogram } from "./spectrogram.ts";
 
 export interface Features {
@@ -27,7 +27,7 @@ export function extractFeatures(samples: Float32Array, config: FeatureConfig, op
   const speech = options.segment ?? findSpeech(samples, config.sampleRate, config.speech);
   const spoken = samples.subarray(speech.start, speech.end);
   const power = powerSpectrogram(spoken, config.nFft, config.hopLength);
-  const mel = melSpectrogram(power, config.sampleRate, config.nFft, config.nMels, config.fMin, config.fMax, options.warp ?? 1);
+  const mel = melSpectrogram(power, config, options.warp ?? 1);
   const logMel = powerToDb(mel, config.amin, config.topDb);
   let coefficients = config.nMfcc > 0 ? mfcc(logMel, config.nMfcc) : logMel;
   if (config.deltas) coefficients = appendDeltas(coefficients);

@@ -5,7 +5,7 @@
  *   bytes --decodeAudio--> mono samples --resample--> model rate --extractFeatures--> fixed grid --normalize-->
  */
 import type { FeatureConfig } from "./config.ts";
-import { type Features, extractFeatures } from "./features.ts";
+import { extractFeatures, type Features } from "./features.ts";
 import { resample } from "./resample.ts";
 
 export * from "./config.ts";

@@ -79,18 +79,20 @@ export function melToHz(mel: number): number {
   return mel < minLogMel ? mel * fSp : minLogHz * Math.exp(logStep * (mel - minLogMel));
 }
 
+/** What a mel filterbank depends on; a FeatureConfig is one. Names map to librosa's sr, n_fft, n_mels, fmin, fmax. */
+export interface MelParams {
+  sampleRate: number;
+  nFft: number;
+  nMels: number;
+  fMin: number;
+  fMax: number;
+}
+
 /**
  * Triangular mel filters, Slaney-normalized (each has unit area in Hz), shape [nMels][nFft / 2 + 1].
  * `warp` scales the frequency axis (vocal-tract-length perturbation in training; 1 everywhere else).
  */
-export function melFilterbank(
-  sampleRate: number,
-  nFft: number,
-  nMels: number,
-  fMin: number,
-  fMax: number,
-  warp = 1,
-): Float32Array[] {
+export function melFilterbank({ sampleRate, nFft, nMels, fMin, fMax }: MelParams, warp = 1): Float32Array[] {
   const bins = (nFft >> 1) + 1;
   const fftFreqs = Array.from({ length: bins }, (_, k) => Math.min(sampleRate / 2, (k * sampleRate) / nFft * warp));
   const melMin = hzToMel(fMin);
@@ -112,11 +114,11 @@ export function melFilterbank(
 }
 
 const filterbanks = new Map<string, Float32Array[]>();
-function cachedFilterbank(sampleRate: number, nFft: number, nMels: number, fMin: number, fMax: number, warp: number) {
-  const key = [sampleRate, nFft, nMels, fMin, fMax, warp].join(":");
+function cachedFilterbank(params: MelParams, warp: number) {
+  const key = [params.sampleRate, params.nFft, params.nMels, params.fMin, params.fMax, warp].join(":");
   let bank = filterbanks.get(key);
   if (!bank) {
-    bank = melFilterbank(sampleRate, nFft, nMels, fMin, fMax, warp);
+    bank = melFilterbank(params, warp);
     // Warps are random per training clip: only keep the unwarped bank and a bounded number of others.
     if (warp === 1 || filterbanks.size < 256) filterbanks.set(key, bank);
   }
@@ -124,16 +126,9 @@ function cachedFilterbank(sampleRate: number, nFft: number, nMels: number, fMin:
 }
 
 /** Mel power spectrogram: power spectrogram times the filterbank, shape [frames][nMels]. */
-export function melSpectrogram(
-  power: Spectrogram,
-  sampleRate: number,
-  nFft: number,
-  nMels: number,
-  fMin: number,
-  fMax: number,
-  warp = 1,
-): Spectrogram {
-  const bank = cachedFilterbank(sampleRate, nFft, nMels, fMin, fMax, warp);
+export function melSpectrogram(power: Spectrogram, params: MelParams, warp = 1): Spectrogram {
+  const { nMels } = params;
+  const bank = cachedFilterbank(params, warp);
   const data = new Float32Array(power.frames * nMels);
   for (let t = 0; t < power.frames; t++) {
     const row = t * power.bins;

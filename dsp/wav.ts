@@ -71,7 +71,10 @@ function readFormat(view: DataView, at: number, size: number): WavFormat {
   const pcmOk = format === FORMAT_PCM && [8, 16, 24, 32].includes(bitsPerSample);
   const floatOk = format === FORMAT_FLOAT && (bitsPerSample === 32 || bitsPerSample === 64);
   if (!pcmOk && !floatOk) {
-    throw new AudioError("unsupported_format", `WAV encoding ${format} with ${bitsPerSample} bits is not supported (PCM 8/16/24/32, float 32/64 are)`);
+    throw new AudioError(
+      "unsupported_format",
+      `WAV encoding ${format} with ${bitsPerSample} bits is not supported (PCM 8/16/24/32, float 32/64 are)`,
+    );
   }
   if (blockAlign !== channels * bitsPerSample / 8) throw new AudioError("undecodable", "WAV block alignment does not match its format");
   return { format, channels, sampleRate, bitsPerSample, blockAlign };

@@ -64,7 +64,11 @@ export function Recognizer({ examples, model }: RecognizerProps) {
       if (inBrowser) {
         const inference = await import(INFERENCE_BUNDLE) as Inference;
         const prediction = await inference.predictInBrowser(blob, model);
-        setBackendNote(prediction.backend === "webgpu" ? "Ran in this browser on WebGPU." : `Ran in this browser on ${prediction.backend?.toUpperCase()} (WebGPU is not available here).`);
+        setBackendNote(
+          prediction.backend === "webgpu"
+            ? "Ran in this browser on WebGPU."
+            : `Ran in this browser on ${prediction.backend?.toUpperCase()} (WebGPU is not available here).`,
+        );
         setResult(prediction);
       } else {
         setBackendNote(null);
@@ -114,53 +118,86 @@ export function Recognizer({ examples, model }: RecognizerProps) {
     if (file) choose(file, file.name);
   };
 
-  return html`<div class="recognizer">
-    <section class="panel input-panel" aria-labelledby="input-title">
-      <h2 id="input-title">Input</h2>
-      <div class="tabs" role="tablist">
-        <button role="tab" id="tab-upload" aria-selected=${tab === "upload"} aria-controls="panel-upload" onClick=${() => setTab("upload")}>Upload</button>
-        <button role="tab" id="tab-record" aria-selected=${tab === "record"} aria-controls="panel-record" onClick=${() => setTab("record")}>Record</button>
-      </div>
-      <div id="panel-upload" role="tabpanel" aria-labelledby="tab-upload" hidden=${tab !== "upload"}>
-        <label class=${`dropzone${dragging ? " dragging" : ""}`}
-          onDragEnter=${(e: DragEvent) => { e.preventDefault(); dragDepth.current++; setDragging(true); }}
-          onDragOver=${(e: DragEvent) => e.preventDefault()}
-          onDragLeave=${() => { if (--dragDepth.current <= 0) setDragging(false); }}
-          onDrop=${onDrop}>
-          <span>Drop an audio file here, or <u>choose one</u></span>
-          <input type="file" accept="audio/*,.wav,.mp3,.ogg,.opus,.webm,.flac,.m4a" aria-label="Audio file"
-            onChange=${(e: Event) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) choose(f, f.name); }} />
-        </label>
-      </div>
-      <div id="panel-record" role="tabpanel" aria-labelledby="tab-record" hidden=${tab !== "record"}>
-        <button class=${`record${recording ? " active" : ""}`} onClick=${toggleRecording}>${recording ? "Stop" : "Start recording"}</button>
-        <meter class="level" min="0" max="1" value=${level} aria-label="Microphone level"></meter>
-        <p class="hint">Say one digit. Recording stops by itself after ${MAX_RECORDING_S} s.</p>
-      </div>
-      ${audio && html`<div class="chosen"><span>${audio.name}</span>${audioUrl && html`<audio controls src=${audioUrl} aria-label="Play the chosen audio"></audio>`}</div>`}
-      <div class="actions">
-        <button class="primary" onClick=${() => submit()} disabled=${busy || !!recording}>${busy ? "Working…" : "Submit"}</button>
-        <button onClick=${clear} disabled=${busy}>Clear</button>
-      </div>
-      <label class="toggle"><input type="checkbox" checked=${inBrowser} onChange=${(e: Event) => setInBrowser((e.target as HTMLInputElement).checked)} />
-        Run in this browser (WebGPU; nothing is uploaded)</label>
-      ${examples.length > 0 && html`<div class="examples"><h3>Examples</h3>
-        ${examples.map((ex) => html`<button class="example" key=${ex.url} onClick=${() => runExample(ex)} disabled=${busy}>${ex.label}</button>`)}</div>`}
-    </section>
-    <section class="panel output-panel" aria-labelledby="output-title" aria-live="polite">
-      <h2 id="output-title">Result</h2>
-      ${error && html`<p class="error" role="alert">${error}</p>`}
-      ${!result && !error && html`<p class="placeholder">The digit will appear here.</p>`}
-      ${result && html`<div class="result">
+  return html`
+    <div class="recognizer">
+      <section class="panel input-panel" aria-labelledby="input-title">
+          <h2 id="input-title">Input</h2>
+          <div class="tabs" role="tablist">
+            <button role="tab" id="tab-upload" aria-selected=${tab === "upload"} aria-controls="panel-upload" onClick=${() =>
+              setTab("upload")}>Upload</button>
+            <button role="tab" id="tab-record" aria-selected=${tab === "record"} aria-controls="panel-record" onClick=${() =>
+              setTab("record")}>Record</button>
+          </div>
+          <div id="panel-upload" role="tabpanel" aria-labelledby="tab-upload" hidden=${tab !== "upload"}>
+            <label class=${`dropzone${dragging ? " dragging" : ""}`}
+              onDragEnter=${(e: DragEvent) => {
+                e.preventDefault();
+                dragDepth.current++;
+                setDragging(true);
+              }}
+              onDragOver=${(e: DragEvent) => e.preventDefault()}
+              onDragLeave=${() => {
+                if (--dragDepth.current <= 0) setDragging(false);
+              }}
+              onDrop=${onDrop}>
+              <span>Drop an audio file here, or <u>choose one</u></span>
+              <input type="file" accept="audio/*,.wav,.mp3,.ogg,.opus,.webm,.flac,.m4a" aria-label="Audio file"
+                onChange=${(e: Event) => {
+                  const f = (e.target as HTMLInputElement).files?.[0];
+                  if (f) choose(f, f.name);
+                }} />
+            </label>
+          </div>
+          <div id="panel-record" role="tabpanel" aria-labelledby="tab-record" hidden=${tab !== "record"}>
+            <button class=${`record${recording ? " active" : ""}`} onClick=${toggleRecording}>${recording
+              ? "Stop"
+              : "Start recording"}</button>
+            <meter class="level" min="0" max="1" value=${level} aria-label="Microphone level"></meter>
+            <p class="hint">Say one digit. Recording stops by itself after ${MAX_RECORDING_S} s.</p>
+          </div>
+          ${audio &&
+            html`<div class="chosen"><span>${audio.name}</span>${
+              audioUrl && html`<audio controls src=${audioUrl} aria-label="Play the chosen audio"></audio>`
+            }</div>`}
+          <div class="actions">
+            <button class="primary" onClick=${() => submit()} disabled=${busy || !!recording}>${busy ? "Working…" : "Submit"}</button>
+            <button onClick=${clear} disabled=${busy}>Clear</button>
+          </div>
+          <label class="toggle"><input type="checkbox" checked=${inBrowser} onChange=${(e: Event) =>
+            setInBrowser((e.target as HTMLInputElement).checked)} />
+            Run in this browser (WebGPU; nothing is uploaded)</label>
+          ${examples.length > 0 && html`<div class="examples"><h3>Examples</h3>
+        ${
+            examples.map((ex) =>
+              html`<button class="example" key=${ex.url} onClick=${() => runExample(ex)} disabled=${busy}>${ex.label}</button>`
+            )
+          }</div>`}
+        </section>
+      <section class="panel output-panel" aria-labelledby="output-title" aria-live="polite">
+          <h2 id="output-title">Result</h2>
+          ${error && html`<p class="error" role="alert">${error}</p>`}
+          ${!result && !error && html`<p class="placeholder">The digit will appear here.</p>`}
+          ${result && html`<div class="result">
         <div class="digit" data-testid="digit" aria-label=${`Recognized digit ${result.digit}`}>${result.digit}</div>
         <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure</div>
         <${ProbabilityBars} probabilities=${result.probabilities} />
-        ${result.spectrogram && html`<h3>What the model heard</h3><${SpectrogramCanvas} ...${result.spectrogram} />`}
-        ${wave && html`<h3>Waveform</h3><${WaveformCanvas} samples=${wave.samples} sampleRate=${wave.sampleRate} speech=${result.speech} />`}
+        ${
+            result.spectrogram && html`
+              <h3>What the model heard</h3>
+              <${SpectrogramCanvas} ...${result.spectrogram} />
+            `
+          }
+        ${
+            wave && html`
+              <h3>Waveform</h3>
+              <${WaveformCanvas} samples=${wave.samples} sampleRate=${wave.sampleRate} speech=${result.speech} />
+            `
+          }
         <p class="timings">Decode ${result.timing_ms.decode.toFixed(1)} ms · features ${result.timing_ms.features.toFixed(1)} ms ·
           model ${result.timing_ms.inference.toFixed(1)} ms · total ${result.timing_ms.total.toFixed(1)} ms</p>
         ${backendNote && html`<p class="backend" data-testid="backend">${backendNote}</p>`}
       </div>`}
-    </section>
-  </div>`;
+        </section>
+    </div>
+  `;
 }

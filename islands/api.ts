@@ -1,17 +1,7 @@
-/** The island's view of /predict: the JSON contract, and errors in plain words. */
+/** The island's view of /predict: the call, and its errors in plain words. */
+import type { Prediction } from "../models/recognize.ts";
 
-export interface Prediction {
-  digit: number;
-  confidence: number;
-  probabilities: number[];
-  speech: { start_s: number; end_s: number };
-  audio: { format: string; sample_rate: number; channels: number; duration_s: number };
-  timing_ms: { decode: number; features: number; inference: number; total: number };
-  model: string;
-  spectrogram?: { frames: number; bins: number; db: number[]; hop_s: number };
-  /** Set by in-browser inference: which tfjs backend ran. */
-  backend?: string;
-}
+export type { Prediction };
 
 const PLAIN_WORDS: Record<string, string> = {
   no_speech: "No speech found. Try again, a little closer to the microphone.",
@@ -36,7 +26,11 @@ export function plainWords(error: unknown): string {
 }
 
 export async function predictOnServer(audio: Blob): Promise<Prediction> {
-  const response = await fetch("/predict?include=spectrogram", { method: "POST", body: audio, headers: { "content-type": audio.type || "application/octet-stream" } });
+  const response = await fetch("/predict?include=spectrogram", {
+    method: "POST",
+    body: audio,
+    headers: { "content-type": audio.type || "application/octet-stream" },
+  });
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new PredictError(body?.error?.code ?? "http", body?.error?.message ?? `HTTP ${response.status}`);
   return body as Prediction;

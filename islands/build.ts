@@ -5,7 +5,7 @@
  */
 const OUT = "static/build";
 const OUTPUTS = ["islands.js", "inference.js", "tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm"];
-const SOURCES = ["islands", "dsp", "models/classifier.ts", "models/model_format.ts", "deno.json", "deno.lock"];
+const SOURCES = ["islands", "dsp", "models/classifier.ts", "models/model_format.ts", "models/recognize.ts", "deno.json", "deno.lock"];
 
 function newestMtime(path: string): number {
   const info = Deno.statSync(path);
@@ -44,4 +44,6 @@ const wasmDir = new URL(import.meta.resolve("@tensorflow/tfjs-backend-wasm")).pa
 for (const name of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
   await Deno.copyFile(`${wasmDir}/${name}`, `${OUT}/${name}`);
 }
-for (const f of ["islands.js", "inference.js"]) console.log(`${OUT}/${f}: ${((await Deno.stat(`${OUT}/${f}`)).size / 1024).toFixed(0)} KiB`);
+for (const f of ["islands.js", "inference.js"]) {
+  console.log(`${OUT}/${f}: ${((await Deno.stat(`${OUT}/${f}`)).size / 1024).toFixed(0)} KiB`);
+}

@@ -5,11 +5,17 @@ import { html } from "./html.ts";
 export function ProbabilityBars({ probabilities }: { probabilities: number[] }) {
   const ranked = probabilities.map((p, digit) => ({ p, digit })).sort((a, b) => b.p - a.p);
   return html`<ol class="bars" aria-label="Probability of every digit, highest first">
-    ${ranked.map(({ p, digit }) => html`<li class="bar" key=${digit}>
-      <span class="bar-label">${digit}</span>
-      <span class="bar-track"><span class="bar-fill" style=${`width:${(p * 100).toFixed(1)}%`}></span></span>
-      <span class="bar-value">${(p * 100).toFixed(1)}%</span>
-    </li>`)}
+    ${
+    ranked.map(({ p, digit }) =>
+      html`
+        <li class="bar" key=${digit} data-digit=${digit} data-p=${p}>
+          <span class="bar-label">${digit}</span>
+          <span class="bar-track"><span class="bar-fill" style=${`width:${(p * 100).toFixed(1)}%`}></span></span>
+          <span class="bar-value">${(p * 100).toFixed(1)}%</span>
+        </li>
+      `
+    )
+  }
   </ol>`;
 }
 
@@ -40,7 +46,9 @@ export function SpectrogramCanvas({ frames, bins, db }: { frames: number; bins: 
   return html`<canvas ref=${ref} class="spectrogram" role="img" aria-label="Log-mel spectrogram of the detected speech"></canvas>`;
 }
 
-export function WaveformCanvas({ samples, sampleRate, speech }: { samples: Float32Array; sampleRate: number; speech?: { start_s: number; end_s: number } }) {
+export function WaveformCanvas(
+  { samples, sampleRate, speech }: { samples: Float32Array; sampleRate: number; speech?: { start_s: number; end_s: number } },
+) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const canvas = ref.current;

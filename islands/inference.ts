@@ -6,11 +6,10 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { featuresFromAudio } from "../dsp/index.ts";
 import { isWav, readWav } from "../dsp/wav.ts";
-import { argmax, type Classifier, classify } from "../models/classifier.ts";
+import type { Classifier } from "../models/classifier.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
-import type { Prediction } from "./api.ts";
+import { type Prediction, recognize } from "../models/recognize.ts";
 
 const BACKENDS = ["webgpu", "webgl", "wasm"];
 let loaded: Promise<{ classifier: Classifier; backend: string }> | undefined;
@@ -49,28 +48,17 @@ async function decodeInBrowser(blob: Blob, sampleRate: number) {
   if (isWav(bytes)) return { ...readWav(bytes), format: "wav" };
   const context = new OfflineAudioContext(1, 1, sampleRate);
   const decoded = await context.decodeAudioData(bytes.buffer);
-  return { samples: decoded.getChannelData(0), sampleRate: decoded.sampleRate, channels: decoded.numberOfChannels, format: blob.type || "audio" };
+  return {
+    samples: decoded.getChannelData(0),
+    sampleRate: decoded.sampleRate,
+    channels: decoded.numberOfChannels,
+    format: blob.type || "audio",
+  };
 }
 
 export async function predictInBrowser(blob: Blob, modelName: string): Promise<Prediction> {
   const { classifier, backend } = await loadModel(modelName);
-  const t0 = performance.now();
+  const started = performance.now();
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
-  const t1 = performance.now();
-  const features = featuresFromAudio(audio.samples, audio.sampleRate, classifier.features.config);
-  const t2 = performance.now();
-  const [probabilities] = classify(classifier, [features.values]);
-  const t3 = performance.now();
-  const digit = argmax(probabilities);
-  return {
-    digit,
-    confidence: probabilities[digit],
-    probabilities: Array.from(probabilities),
-    speech: { start_s: features.speech.startS, end_s: features.speech.endS },
-    audio: { format: audio.format, sample_rate: audio.sampleRate, channels: audio.channels, duration_s: audio.samples.length / audio.sampleRate },
-    timing_ms: { decode: t1 - t0, features: t2 - t1, inference: t3 - t2, total: t3 - t0 },
-    model: modelName,
-    spectrogram: { frames: features.logMel.frames, bins: features.logMel.bins, db: Array.from(features.logMel.data), hop_s: classifier.features.config.hopLength / classifier.features.config.sampleRate },
-    backend,
-  };
+  return { ...recognize(classifier, audio, performance.now() - started, true), backend };
 }

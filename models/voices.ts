@@ -6,7 +6,10 @@
  * Engines that are not installed are skipped and said so.
  */
 import { parseArgs } from "node:util";
+import { decodeAudio } from "../dsp/decode.ts";
 import { seededRandom, shuffle } from "../dsp/random.ts";
+import { resample } from "../dsp/resample.ts";
+import { encodeWav16 } from "../dsp/wav.ts";
 
 export const WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
 
@@ -102,8 +105,45 @@ export function listVoiceClips(dir: string): Array<{ path: string; digit: number
     .sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
+/**
+ * The page's example clips: one digit per voice, across engines, resampled to 16 kHz 16-bit WAV. Made by
+ * the project itself (FSDD recordings may not be committed), named `<digit>_<voice>.wav`.
+ */
+async function writeExamples(dir: string) {
+  const picks: Array<[number, string, Voice]> = [];
+  const espeak = espeakVoices();
+  const byId = (voices: Voice[], prefix: string) => voices.find((v) => v.id.startsWith(prefix))!;
+  picks.push([0, "espeak-american-female", byId(espeak, "espeak-en-us-f3")]);
+  picks.push([1, "flite-slt", byId(fliteVoices(), "flite-slt-r1")]);
+  picks.push([2, "espeak-scottish", byId(espeak, "espeak-en-gb-scotland-m3")]);
+  picks.push([3, "flite-awb", byId(fliteVoices(), "flite-awb-r1")]);
+  picks.push([4, "espeak-british", byId(espeak, "espeak-en-gb-x-rp-m1")]);
+  picks.push([5, "flite-rms", byId(fliteVoices(), "flite-rms-r1")]);
+  picks.push([6, "espeak-caribbean", byId(espeak, "espeak-en-029-f2")]);
+  picks.push([7, "flite-kal", byId(fliteVoices(), "flite-kal-r1")]);
+  picks.push([8, "espeak-new-york", byId(espeak, "espeak-en-us-nyc-m2")]);
+  picks.push([9, "flite-slt", byId(fliteVoices(), "flite-slt-r1.15")]);
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = await Deno.makeTempDir();
+  for (const [digit, name, voice] of picks) {
+    const raw = `${tmp}/${digit}.wav`;
+    const [cmd, ...args] = voice.command(WORDS[digit], raw);
+    await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+    const decoded = await decodeAudio(await Deno.readFile(raw));
+    await Deno.writeFile(`${dir}/${digit}_${name}.wav`, encodeWav16(resample(decoded.samples, decoded.sampleRate, 16000), 16000));
+  }
+  await Deno.remove(tmp, { recursive: true });
+  console.log(`wrote ${picks.length} example clips to ${dir}`);
+}
+
 if (import.meta.main) {
-  const { values: args } = parseArgs({ options: { out: { type: "string", default: ".cache/voices" }, "per-engine": { type: "string" } } });
+  const { values: args } = parseArgs({
+    options: { out: { type: "string", default: ".cache/voices" }, "per-engine": { type: "string" }, examples: { type: "string" } },
+  });
+  if (args.examples) {
+    await writeExamples(args.examples);
+    Deno.exit(0);
+  }
   const engines = availableVoices();
   for (const engine of ["espeak-ng", "flite", "festival"]) if (!engines[engine]) console.log(`${engine}: not installed, skipped`);
   for (const [engine, all] of Object.entries(engines)) {

@@ -12,13 +12,19 @@ const errorSchema = {
       type: "object",
       required: ["code", "message"],
       properties: {
-        code: { type: "string", enum: ["empty_body", "undecodable", "too_large", "too_long", "unsupported_format", "no_speech", "not_found", "internal"] },
+        code: {
+          type: "string",
+          enum: ["empty_body", "undecodable", "too_large", "too_long", "unsupported_format", "no_speech", "not_found", "internal"],
+        },
         message: { type: "string" },
       },
     },
   },
 };
-const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+});
 
 export function openApiDocument(config: ServerConfig) {
   return {
@@ -32,19 +38,34 @@ export function openApiDocument(config: ServerConfig) {
       "/predict": {
         post: {
           summary: "Recognize the digit spoken in an audio file",
-          description: `Send the file as the raw body (any Content-Type other than multipart, e.g. audio/wav) or as multipart/form-data field "audio" (or "file"). ` +
+          description:
+            `Send the file as the raw body (any Content-Type other than multipart, e.g. audio/wav) or as multipart/form-data field "audio" (or "file"). ` +
             `Formats: ${SUPPORTED_FORMATS.join(", ")}. Limits: ${config.maxBodyBytes} bytes, ${config.maxAudioSeconds} s of audio.`,
-          parameters: [{ name: "include", in: "query", required: false, schema: { type: "string", enum: ["spectrogram"] }, description: "Also return the log-mel spectrogram the model judged." }],
+          parameters: [{
+            name: "include",
+            in: "query",
+            required: false,
+            schema: { type: "string", enum: ["spectrogram"] },
+            description: "Also return the log-mel spectrogram the model judged.",
+          }],
           requestBody: {
             required: true,
             content: {
               "audio/*": { schema: { type: "string", format: "binary" } },
               "application/octet-stream": { schema: { type: "string", format: "binary" } },
-              "multipart/form-data": { schema: { type: "object", properties: { audio: { type: "string", format: "binary" }, file: { type: "string", format: "binary" } } } },
+              "multipart/form-data": {
+                schema: {
+                  type: "object",
+                  properties: { audio: { type: "string", format: "binary" }, file: { type: "string", format: "binary" } },
+                },
+              },
             },
           },
           responses: {
-            "200": { description: "The digit and the probability of every digit", content: { "application/json": { schema: { $ref: "#/components/schemas/Prediction" } } } },
+            "200": {
+              description: "The digit and the probability of every digit",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Prediction" } } },
+            },
             "400": errorResponse("empty_body: no audio; undecodable: truncated, garbage or not audio"),
             "413": errorResponse("too_large: body over the byte limit; too_long: audio over the duration limit"),
             "415": errorResponse("unsupported_format: a known format we do not read"),
@@ -70,14 +91,29 @@ export function openApiDocument(config: ServerConfig) {
           properties: {
             digit: { type: "integer", minimum: 0, maximum: 9 },
             confidence: { ...num, description: "probability of the returned digit" },
-            probabilities: { type: "array", items: num, minItems: 10, maxItems: 10, description: "probabilities[i] is the probability of digit i; they sum to 1" },
-            speech: { type: "object", required: ["start_s", "end_s"], properties: { start_s: num, end_s: num }, description: "where the spoken digit was found, seconds" },
+            probabilities: {
+              type: "array",
+              items: num,
+              minItems: 10,
+              maxItems: 10,
+              description: "probabilities[i] is the probability of digit i; they sum to 1",
+            },
+            speech: {
+              type: "object",
+              required: ["start_s", "end_s"],
+              properties: { start_s: num, end_s: num },
+              description: "where the spoken digit was found, seconds",
+            },
             audio: {
               type: "object",
               required: ["format", "sample_rate", "channels", "duration_s"],
               properties: { format: { type: "string" }, sample_rate: { type: "integer" }, channels: { type: "integer" }, duration_s: num },
             },
-            timing_ms: { type: "object", required: ["decode", "features", "inference", "total"], properties: { decode: num, features: num, inference: num, total: num } },
+            timing_ms: {
+              type: "object",
+              required: ["decode", "features", "inference", "total"],
+              properties: { decode: num, features: num, inference: num, total: num },
+            },
             model: { type: "string", description: "<model name>@<version>" },
             spectrogram: {
               type: "object",
@@ -105,16 +141,24 @@ export function openApiRoutes(config: ServerConfig) {
   app.get("/openapi.json", (c) => c.json(doc));
   app.get("/docs", (c) => {
     const sections = Object.entries(doc.paths).flatMap(([path, methods]) =>
-      Object.entries(methods as Record<string, { summary: string; description?: string; responses: Record<string, { description: string }> }>).map(([method, op]) =>
+      Object.entries(
+        methods as Record<string, { summary: string; description?: string; responses: Record<string, { description: string }> }>,
+      ).map(([method, op]) =>
         `<section><h2><code>${method.toUpperCase()} ${escape(path)}</code></h2><p>${escape(op.summary)}</p>` +
         (op.description ? `<p>${escape(op.description)}</p>` : "") +
-        `<ul>${Object.entries(op.responses).map(([status, r]) => `<li><b>${status}</b> ${escape(r.description)}</li>`).join("")}</ul></section>`
+        `<ul>${
+          Object.entries(op.responses).map(([status, r]) => `<li><b>${status}</b> ${escape(r.description)}</li>`).join("")
+        }</ul></section>`
       )
     ).join("");
-    return c.html(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-      `<title>Spoken Digits API</title><link rel="stylesheet" href="/static/style.css"></head><body><main class="docs">` +
-      `<h1>Spoken Digits API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Back to <a href="/">the app</a>.</p>` +
-      `${sections}<h2>Prediction JSON</h2><pre>${escape(JSON.stringify(doc.components.schemas.Prediction, null, 2))}</pre></main></body></html>`);
+    return c.html(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+        `<title>Spoken Digits API</title><link rel="stylesheet" href="/static/style.css"></head><body><main class="docs">` +
+        `<h1>Spoken Digits API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Back to <a href="/">the app</a>.</p>` +
+        `${sections}<h2>Prediction JSON</h2><pre>${
+          escape(JSON.stringify(doc.components.schemas.Prediction, null, 2))
+        }</pre></main></body></html>`,
+    );
   });
   return app;
 }

@@ -42,55 +42,76 @@ const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).t
 
 function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; modelName: string }) {
   const loso = metrics?.loso;
-  return html`<section class="panel model-panel" id="model" aria-labelledby="model-title">
-    <h2 id="model-title">The model</h2>
-    <p>An MLP (512-256-128, ReLU, dropout) on 20 MFCCs with deltas over the detected speech, ${modelName}. Trained with tfjs in Deno on the
-      <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (FSDD, Z. Jackson et al., CC BY-SA 4.0):
-      six male English speakers, plus augmented copies of their clips.</p>
-    <table class="metrics">
-      <tr><th scope="row">Official FSDD test split (300 clips, the same six speakers)</th><td>${pct(metrics?.official?.accuracy)}</td></tr>
-      <tr><th scope="row">Unseen speaker, leave-one-speaker-out, mean</th><td>${pct(loso?.mean)}</td></tr>
-      <tr><th scope="row">Unseen speaker, worst of six</th><td>${pct(loso?.worst)}${loso ? ` (${loso.worstSpeaker})` : ""}</td></tr>
-    </table>
-    <p class="hint">Voices unlike the six in FSDD (women, children, strong accents) are recognized less well: the leave-one-speaker-out figures are the honest guide.</p>
-    <div class="plots">
-      <img src="/model/plots/confusion.svg" alt="Confusion matrix on the official test split" loading="lazy" />
-      <img src="/model/plots/roc.svg" alt="ROC curves, one digit against the rest" loading="lazy" />
-      ${loso && html`<img src="/model/plots/speakers.svg" alt="Accuracy for each held-out speaker" loading="lazy" />`}
-    </div>
-  </section>`;
+  return html`
+    <section class="panel model-panel" id="model" aria-labelledby="model-title">
+      <h2 id="model-title">The model</h2>
+      <p>An MLP (512-256-128, ReLU, dropout) on 20 MFCCs with deltas over the detected speech, ${modelName}. Trained with tfjs in Deno on the${" "}
+          <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (FSDD, Z. Jackson et al., CC BY-SA 4.0):
+          six male English speakers, plus augmented copies of their clips.</p>
+      <table class="metrics">
+        <tr>
+          <th scope="row">Official FSDD test split (300 clips, the same six speakers)</th>
+          <td>${pct(metrics?.official?.accuracy)}</td>
+        </tr>
+        <tr>
+          <th scope="row">Unseen speaker, leave-one-speaker-out, mean</th>
+          <td>${pct(loso?.mean)}</td>
+        </tr>
+        <tr>
+          <th scope="row">Unseen speaker, worst of six</th>
+          <td>${pct(loso?.worst)}${loso ? ` (${loso.worstSpeaker})` : ""}</td>
+        </tr>
+      </table>
+      <p
+        class="hint">Voices unlike the six in FSDD (women, children, strong accents) are recognized less well: the leave-one-speaker-out figures are the honest guide.</p>
+      <div class="plots">
+          <img src="/model/plots/confusion.svg" alt="Confusion matrix on the official test split" loading="lazy" />
+          <img src="/model/plots/roc.svg" alt="ROC curves, one digit against the rest" loading="lazy" />
+          ${loso && html`<img src="/model/plots/speakers.svg" alt="Accuracy for each held-out speaker" loading="lazy" />`}
+        </div>
+    </section>
+  `;
 }
 
 function ApiPanel() {
-  return html`<section class="panel api-panel" aria-labelledby="api-title">
-    <h2 id="api-title">Use via API</h2>
-    <p>POST any audio file to <code>/predict</code>; the answer is JSON. <a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a></p>
-    <h3>curl</h3>
-    <pre><code class="snippet" data-snippet="curl">curl -s --data-binary @seven.wav -H 'content-type: audio/wav' <span class="origin">http://localhost:7860</span>/predict</code></pre>
-    <h3>Python</h3>
-    <pre><code class="snippet" data-snippet="python">import requests
-with open("seven.wav", "rb") as f:
-    r = requests.post("<span class="origin">http://localhost:7860</span>/predict", files={"audio": f})
-print(r.json()["digit"], r.json()["probabilities"])</code></pre>
-  </section>`;
+  return html`
+    <section class="panel api-panel" aria-labelledby="api-title">
+      <h2 id="api-title">Use via API</h2>
+      <p>POST any audio file to <code>/predict</code>; the answer is JSON. <a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a></p>
+      <h3>curl</h3>
+      <pre><code class="snippet" data-snippet="curl">curl -s --data-binary @seven.wav -H 'content-type: audio/wav' <span class="origin">http://localhost:7860</span>/predict</code></pre>
+      <h3>Python</h3>
+      <pre><code class="snippet" data-snippet="python">import requests
+    with open("seven.wav", "rb") as f:
+        r = requests.post("<span class="origin">http://localhost:7860</span>/predict", files={"audio": f})
+    print(r.json()["digit"], r.json()["probabilities"])</code></pre>
+    </section>
+  `;
 }
 
 export function renderPage(props: RecognizerProps, metrics: MetricsFile | null): string {
-  const body = render(html`<main>
-    <header>
-      <h1>Spoken Digits</h1>
-      <p class="lead">Say a digit from zero to nine, or upload a recording, and see which digit it hears and how sure it is.</p>
-      <details><summary>How to use</summary><ol>
-        <li>Upload a file (WAV, MP3, OGG, Opus, WebM, FLAC, M4A), or open <b>Record</b> and say one digit, or click an example.</li>
-        <li>Press <b>Submit</b>. The big number is the answer; the bars show every digit's probability.</li>
-        <li>Tick <b>Run in this browser</b> to recognize without uploading anything.</li>
-      </ol></details>
-    </header>
-    <${Island} name="Recognizer" props=${props}><${Recognizer} ...${props} /><//>
-    <${ApiPanel} />
-    <${ModelPanel} metrics=${metrics} modelName=${props.model} />
-    <footer>Model trained on the Free Spoken Digit Dataset (CC BY-SA 4.0). Built with Deno, Hono, Preact and TensorFlow.js.</footer>
-  </main>`);
+  const body = render(html`
+    <main>
+      <header>
+        <h1>Spoken Digits</h1>
+        <p class="lead">Say a digit from zero to nine, or upload a recording, and see which digit it hears and how sure it is.</p>
+        <details>
+          <summary>How to use</summary>
+          <ol>
+            <li>Upload a file (WAV, MP3, OGG, Opus, WebM, FLAC, M4A), or open <b>Record</b> and say one digit, or click an example.</li>
+            <li>Press <b>Submit</b>. The big number is the answer; the bars show every digit's probability.</li>
+            <li>Tick <b>Run in this browser</b> to recognize without uploading anything.</li>
+          </ol>
+        </details>
+      </header>
+      <${Island} name="Recognizer" props=${props}>
+        <${Recognizer} ...${props} />
+        <//>
+        <${ApiPanel} />
+        <${ModelPanel} metrics=${metrics} modelName=${props.model} />
+        <footer>Model trained on the Free Spoken Digit Dataset (CC BY-SA 4.0). Built with Deno, Hono, Preact and TensorFlow.js.</footer>
+        </main>
+  `);
   // The snippets show this page's own origin once the page is in a browser (and localhost on the server).
   const originScript = `document.querySelectorAll(".origin").forEach((e) => e.textContent = location.origin);`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
@@ -101,7 +122,10 @@ export function renderPage(props: RecognizerProps, metrics: MetricsFile | null):
 
 export function pageRoutes(classifier: Classifier, config: ServerConfig) {
   return new Hono().get("/", (c) => {
-    const props: RecognizerProps = { examples: listExamples(config.examplesDir), model: `${classifier.identity.name}@${classifier.identity.version}` };
+    const props: RecognizerProps = {
+      examples: listExamples(config.examplesDir),
+      model: `${classifier.identity.name}@${classifier.identity.version}`,
+    };
     return c.html(renderPage(props, readMetrics(config.modelDir)));
   });
 }

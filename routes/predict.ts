@@ -6,12 +6,10 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { decodeAudio } from "../dsp/decode.ts";
-import { featuresFromAudio } from "../dsp/index.ts";
-import { argmax, type Classifier, classify } from "../models/classifier.ts";
+import type { Classifier } from "../models/classifier.ts";
+import { recognize } from "../models/recognize.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import type { ServerConfig } from "./config.ts";
-
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function readAudioBody(req: Request): Promise<Uint8Array> {
   const type = req.headers.get("content-type") ?? "";
@@ -41,31 +39,8 @@ export function predictRoutes(classifier: Classifier, config: ServerConfig) {
       const bytes = await readAudioBody(c.req.raw);
       if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
       const audio = await decodeAudio(bytes, { maxDurationS: config.maxAudioSeconds });
-      const decoded = performance.now();
-      const features = featuresFromAudio(audio.samples, audio.sampleRate, classifier.features.config);
-      const featured = performance.now();
-      const [probabilities] = classify(classifier, [features.values]);
-      const done = performance.now();
-      const digit = argmax(probabilities);
-      const body: Record<string, unknown> = {
-        digit,
-        confidence: round(probabilities[digit], 6),
-        probabilities: Array.from(probabilities, (p) => round(p, 6)),
-        speech: { start_s: round(features.speech.startS, 3), end_s: round(features.speech.endS, 3) },
-        audio: { format: audio.format, sample_rate: audio.sampleRate, channels: audio.channels, duration_s: round(audio.durationS, 3) },
-        timing_ms: {
-          decode: round(decoded - started, 3),
-          features: round(featured - decoded, 3),
-          inference: round(done - featured, 3),
-          total: round(done - started, 3),
-        },
-        model: `${classifier.identity.name}@${classifier.identity.version}`,
-      };
       // The page asks for the picture the model judged; API clients get the lean answer by default.
-      if (c.req.query("include") === "spectrogram") {
-        const { frames, bins, data } = features.logMel;
-        body.spectrogram = { frames, bins, db: Array.from(data, (v) => round(v, 1)), hop_s: classifier.features.config.hopLength / classifier.features.config.sampleRate };
-      }
+      const body = recognize(classifier, audio, performance.now() - started, c.req.query("include") === "spectrogram");
       return c.json(body);
     },
   );

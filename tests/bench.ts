@@ -70,14 +70,22 @@ end`,
   if (!success) throw new Error(`wrk failed: ${new TextDecoder().decode(stderr)}`);
   const line = new TextDecoder().decode(stdout).trim().split("\n").pop()!;
   const r = JSON.parse(line);
-  return { p50_ms: round(r.p50_ms), p99_ms: round(r.p99_ms), requests_per_s: Math.round(r.requests / r.seconds), requests: r.requests, errors: r.errors + r.non2xx };
+  return {
+    p50_ms: round(r.p50_ms),
+    p99_ms: round(r.p99_ms),
+    requests_per_s: Math.round(r.requests / r.seconds),
+    requests: r.requests,
+    errors: r.errors + r.non2xx,
+  };
 }
 
 const coldStart = performance.now();
 const server = await startServer();
 // Wait for the first 200 on a real prediction, not just the listen line.
 const body = await Deno.readFile(clipFile);
-while ((await fetch(`${server.url}/predict`, { method: "POST", body }).then((r) => r.body?.cancel().then(() => r.status)).catch(() => 0)) !== 200);
+while (
+  (await fetch(`${server.url}/predict`, { method: "POST", body }).then((r) => r.body?.cancel().then(() => r.status)).catch(() => 0)) !== 200
+);
 const coldStartMs = Math.round(performance.now() - coldStart);
 
 const stageTimes: Record<string, number[]> = { decode: [], features: [], inference: [], total: [] };
@@ -103,7 +111,15 @@ console.log(JSON.stringify(
       concurrency_16: concurrency16,
       rss_mb_after_load: rssMb,
     },
-    targets: { p50_ms_c1: 2, requests_per_s_c16: 800, rss_mb: 250, cold_start_ms: 1500, features_ms: 1, inference_ms: 1, weights_bytes: 2 * 1024 * 1024 },
+    targets: {
+      p50_ms_c1: 2,
+      requests_per_s_c16: 800,
+      rss_mb: 250,
+      cold_start_ms: 1500,
+      features_ms: 1,
+      inference_ms: 1,
+      weights_bytes: 2 * 1024 * 1024,
+    },
   },
   null,
   2,

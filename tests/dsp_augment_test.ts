@@ -1,5 +1,19 @@
 import assert from "node:assert/strict";
-import { addNoise, applyGain, augmentClip, babbleNoise, bandLimit, changeSpeed, DEFAULT_RECIPE, meanSquare, padWithSilence, pinkNoise, reverberate, specAugment, whiteNoise } from "../dsp/augment.ts";
+import {
+  addNoise,
+  applyGain,
+  augmentClip,
+  babbleNoise,
+  bandLimit,
+  changeSpeed,
+  DEFAULT_RECIPE,
+  meanSquare,
+  padWithSilence,
+  pinkNoise,
+  reverberate,
+  specAugment,
+  whiteNoise,
+} from "../dsp/augment.ts";
 import { seededRandom } from "../dsp/random.ts";
 import { rmsDb, tone } from "./helpers.ts";
 
@@ -7,7 +21,11 @@ const speech = tone(300, 0.5, 8000, 0.3).map((v, i) => v * Math.sin((Math.PI * i
 
 Deno.test("addNoise: white, pink and babble noise land within 0.5 dB of the asked SNR", () => {
   const random = seededRandom(1);
-  const noises = [whiteNoise(3000, random), pinkNoise(speech.length, random), babbleNoise(speech.length, [tone(150, 0.3, 8000), tone(230, 0.2, 8000)], 3, random)];
+  const noises = [
+    whiteNoise(3000, random),
+    pinkNoise(speech.length, random),
+    babbleNoise(speech.length, [tone(150, 0.3, 8000), tone(230, 0.2, 8000)], 3, random),
+  ];
   for (const noise of noises) {
     for (const snr of [5, 12, 30]) {
       const noisy = addNoise(speech, noise, snr);
@@ -27,7 +45,8 @@ Deno.test("changeSpeed: 1.1x is 1/1.1 as long and its tone 1.1x higher", () => {
   const fast = changeSpeed(t, 8000, 1.1);
   assert.ok(Math.abs(fast.length - 8000 / 1.1) <= 2);
   // Zero crossings per second rise with the pitch.
-  const crossings = (x: Float32Array) => x.reduce((n, v, i) => (i && Math.sign(v) !== Math.sign(x[i - 1]) ? n + 1 : n), 0) / (x.length / 8000);
+  const crossings = (x: Float32Array) =>
+    x.reduce((n, v, i) => (i && Math.sign(v) !== Math.sign(x[i - 1]) ? n + 1 : n), 0) / (x.length / 8000);
   assert.ok(Math.abs(crossings(fast) / crossings(t) - 1.1) < 0.01);
 });
 

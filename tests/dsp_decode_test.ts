@@ -40,7 +40,9 @@ Deno.test({
   fn: async () => {
     // 100 s of silence compresses to a few KB of Opus; the limit stops decoding early.
     const out = await Deno.makeTempFile({ suffix: ".opus" });
-    await new Deno.Command("ffmpeg", { args: ["-y", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "100", "-c:a", "libopus", out] }).output();
+    await new Deno.Command("ffmpeg", {
+      args: ["-y", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "100", "-c:a", "libopus", out],
+    }).output();
     const bytes = await Deno.readFile(out);
     await Deno.remove(out);
     assert.ok(bytes.length < 200_000);

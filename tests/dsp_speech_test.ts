@@ -17,7 +17,12 @@ Deno.test({
       const clip = await decodeAudio(await Deno.readFile(clipPath(name)));
       const before = 12000;
       const padded = padWithSilence(clip.samples, before, 24000 - clip.samples.length - before + 12000);
-      const noisy = addNoise(padded, whiteNoise(padded.length, seededRandom(3)), 25, clip.samples.reduce((s, v) => s + v * v, 0) / clip.samples.length);
+      const noisy = addNoise(
+        padded,
+        whiteNoise(padded.length, seededRandom(3)),
+        25,
+        clip.samples.reduce((s, v) => s + v * v, 0) / clip.samples.length,
+      );
       const found = findSpeech(noisy, 8000, DEFAULT_SPEECH);
       // The trimmed clip spans 1.5 s to 1.5 s + its duration; allow 100 ms either way (50 ms is our hangover).
       assert.ok(Math.abs(found.startS - 1.5) < 0.1, `${name}: start ${found.startS} vs 1.5`);
@@ -33,7 +38,10 @@ Deno.test({
     for (const name of ["1_lucas_0.wav", "5_nicolas_4.wav", "8_george_1.wav", "9_theo_0.wav"]) {
       const clip = await decodeAudio(await Deno.readFile(clipPath(name)));
       const found = findSpeech(clip.samples, 8000, DEFAULT_SPEECH);
-      assert.ok(found.endS - found.startS > 0.6 * clip.durationS, `${name}: kept ${(found.endS - found.startS).toFixed(2)} of ${clip.durationS.toFixed(2)} s`);
+      assert.ok(
+        found.endS - found.startS > 0.6 * clip.durationS,
+        `${name}: kept ${(found.endS - found.startS).toFixed(2)} of ${clip.durationS.toFixed(2)} s`,
+      );
     }
   },
 });

@@ -4,7 +4,17 @@ import { encodeWav16, readWav } from "../dsp/wav.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 
 /** Builds a WAV file by hand: any format code, bit depth, channel count and extra chunks. */
-function buildWav(opts: { format?: number; bits: number; channels: number; rate: number; frames: number[][]; extensible?: boolean; extraChunks?: Array<[string, Uint8Array]> }): Uint8Array {
+function buildWav(
+  opts: {
+    format?: number;
+    bits: number;
+    channels: number;
+    rate: number;
+    frames: number[][];
+    extensible?: boolean;
+    extraChunks?: Array<[string, Uint8Array]>;
+  },
+): Uint8Array {
   const { bits, channels, rate } = opts;
   const format = opts.format ?? 1;
   const bytesPer = bits / 8;
@@ -57,15 +67,17 @@ function buildWav(opts: { format?: number; bits: number; channels: number; rate:
 
 const ramp = Array.from({ length: 64 }, (_, i) => [Math.sin(i / 5) * 0.5]);
 
-for (const [label, opts, tolerance] of [
-  ["8-bit PCM", { bits: 8 }, 1 / 64],
-  ["16-bit PCM", { bits: 16 }, 1e-4],
-  ["24-bit PCM", { bits: 24 }, 1e-6],
-  ["32-bit PCM", { bits: 32 }, 1e-7],
-  ["float32", { bits: 32, format: 3 }, 1e-7],
-  ["float64", { bits: 64, format: 3 }, 1e-7],
-  ["WAVE_FORMAT_EXTENSIBLE 24-bit", { bits: 24, extensible: true }, 1e-6],
-] as const) {
+for (
+  const [label, opts, tolerance] of [
+    ["8-bit PCM", { bits: 8 }, 1 / 64],
+    ["16-bit PCM", { bits: 16 }, 1e-4],
+    ["24-bit PCM", { bits: 24 }, 1e-6],
+    ["32-bit PCM", { bits: 32 }, 1e-7],
+    ["float32", { bits: 32, format: 3 }, 1e-7],
+    ["float64", { bits: 64, format: 3 }, 1e-7],
+    ["WAVE_FORMAT_EXTENSIBLE 24-bit", { bits: 24, extensible: true }, 1e-6],
+  ] as const
+) {
   Deno.test(`readWav: ${label} round-trips its samples`, () => {
     const wav = readWav(buildWav({ ...opts, channels: 1, rate: 16000, frames: ramp }));
     assert.equal(wav.sampleRate, 16000);
@@ -76,7 +88,9 @@ for (const [label, opts, tolerance] of [
 
 Deno.test("readWav: stereo is averaged to mono, and odd-sized LIST chunks are skipped with their pad byte", () => {
   const frames = ramp.map(([v]) => [v, -v / 2]);
-  const wav = readWav(buildWav({ bits: 16, channels: 2, rate: 44100, frames, extraChunks: [["LIST", new Uint8Array(7)], ["fact", new Uint8Array(4)]] }));
+  const wav = readWav(
+    buildWav({ bits: 16, channels: 2, rate: 44100, frames, extraChunks: [["LIST", new Uint8Array(7)], ["fact", new Uint8Array(4)]] }),
+  );
   assert.equal(wav.channels, 2);
   frames.forEach(([a, b], i) => assert.ok(Math.abs(wav.samples[i] - (a + b) / 2) < 1e-4));
 });

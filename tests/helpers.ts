@@ -34,7 +34,10 @@ export const clipPath = (name: string) => `${FSDD}/recordings/${name}`;
 export async function ffmpegEncode(input: string, ext: string, args: string[] = []): Promise<Uint8Array> {
   const out = await Deno.makeTempFile({ suffix: `.${ext}` });
   try {
-    const { success, stderr } = await new Deno.Command("ffmpeg", { args: ["-y", "-loglevel", "error", "-i", input, ...args, out], stderr: "piped" }).output();
+    const { success, stderr } = await new Deno.Command("ffmpeg", {
+      args: ["-y", "-loglevel", "error", "-i", input, ...args, out],
+      stderr: "piped",
+    }).output();
     if (!success) throw new Error(`ffmpeg -> ${ext} failed: ${new TextDecoder().decode(stderr)}`);
     return await Deno.readFile(out);
   } finally {
@@ -44,7 +47,10 @@ export async function ffmpegEncode(input: string, ext: string, args: string[] = 
 
 /** A sine tone. */
 export function tone(hz: number, seconds: number, sampleRate: number, amplitude = 0.5): Float32Array {
-  return Float32Array.from({ length: Math.round(seconds * sampleRate) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / sampleRate));
+  return Float32Array.from(
+    { length: Math.round(seconds * sampleRate) },
+    (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / sampleRate),
+  );
 }
 
 export function rmsDb(samples: Float32Array, from = 0, to = samples.length): number {

@@ -12,7 +12,15 @@ import { FSDD } from "./helpers.ts";
 await initTf();
 
 Deno.test("float32ToFloat16Bits matches known half-precision patterns", () => {
-  const cases: Array<[number, number]> = [[0, 0], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [1e6, 0x7c00], [5.960464477539063e-8, 0x0001], [0.333251953125, 0x3555]];
+  const cases: Array<[number, number]> = [
+    [0, 0],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [65504, 0x7bff],
+    [1e6, 0x7c00],
+    [5.960464477539063e-8, 0x0001],
+    [0.333251953125, 0x3555],
+  ];
   for (const [value, bits] of cases) assert.equal(float32ToFloat16Bits(value), bits, `${value}`);
 });
 
@@ -77,7 +85,23 @@ Deno.test({
   ignore: !FSDD,
   fn: async () => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "models/eval.ts", "--data", FSDD!, "--loso", "--speakers", "theo", "--epochs", "1", "--augment", "0", "--max-clips", "300", "--no-write"],
+      args: [
+        "run",
+        "-A",
+        "models/eval.ts",
+        "--data",
+        FSDD!,
+        "--loso",
+        "--speakers",
+        "theo",
+        "--epochs",
+        "1",
+        "--augment",
+        "0",
+        "--max-clips",
+        "300",
+        "--no-write",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();

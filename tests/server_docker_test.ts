@@ -57,7 +57,14 @@ Deno.test({
       const server = new Deno.Command("setpriv", {
         args: ["--reuid=1000", "--regid=1000", "--clear-groups", ...cmd!],
         cwd: app,
-        env: { ...buildEnv, HOME: root, PORT: String(port), HOST: "127.0.0.1", NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/", DENO_NO_UPDATE_CHECK: "1" },
+        env: {
+          ...buildEnv,
+          HOME: root,
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
+          DENO_NO_UPDATE_CHECK: "1",
+        },
         stdout: "piped",
         stderr: "piped",
       }).spawn();
@@ -81,7 +88,10 @@ Deno.test({
         const bundle = await fetch(`http://127.0.0.1:${port}/static/build/islands.js`);
         assert.equal(bundle.status, 200);
         await bundle.body?.cancel();
-        const predict = await fetch(`http://127.0.0.1:${port}/predict`, { method: "POST", body: await Deno.readFile(clipPath("7_jackson_32.wav")) });
+        const predict = await fetch(`http://127.0.0.1:${port}/predict`, {
+          method: "POST",
+          body: await Deno.readFile(clipPath("7_jackson_32.wav")),
+        });
         assert.equal((await predict.json()).digit, 7);
         assert.match(log, /static\/build is up to date/, "the start task rebuilt nothing in the read-only tree");
       } finally {

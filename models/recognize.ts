@@ -1,0 +1,65 @@
+/**
+ * Decoded samples -> the /predict answer. The server (routes/predict.ts) and the in-browser mode
+ * (islands/inference.ts) both call this, so the JSON contract and its rounding are defined once.
+ */
+import { featuresFromAudio } from "../dsp/index.ts";
+import { argmax, type Classifier, classify } from "./classifier.ts";
+
+export interface DecodedInput {
+  samples: Float32Array;
+  sampleRate: number;
+  format: string;
+  channels: number;
+}
+
+/** The /predict JSON. Field names are a contract with clients: change none of them. */
+export interface Prediction {
+  digit: number;
+  confidence: number;
+  /** probabilities[i] is the probability of digit i. */
+  probabilities: number[];
+  speech: { start_s: number; end_s: number };
+  audio: { format: string; sample_rate: number; channels: number; duration_s: number };
+  timing_ms: { decode: number; features: number; inference: number; total: number };
+  model: string;
+  /** Only when asked for: the log-mel (dB) the model judged, time-major. */
+  spectrogram?: { frames: number; bins: number; db: number[]; hop_s: number };
+  /** Set by the in-browser mode: the tfjs backend that ran. */
+  backend?: string;
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs: number, withSpectrogram: boolean): Prediction {
+  const { config } = classifier.features;
+  const started = performance.now();
+  const features = featuresFromAudio(audio.samples, audio.sampleRate, config);
+  const featured = performance.now();
+  const [probabilities] = classify(classifier, [features.values]);
+  const done = performance.now();
+  const digit = argmax(probabilities);
+  const prediction: Prediction = {
+    digit,
+    confidence: round(probabilities[digit], 6),
+    probabilities: Array.from(probabilities, (p) => round(p, 6)),
+    speech: { start_s: round(features.speech.startS, 3), end_s: round(features.speech.endS, 3) },
+    audio: {
+      format: audio.format,
+      sample_rate: audio.sampleRate,
+      channels: audio.channels,
+      duration_s: round(audio.samples.length / audio.sampleRate, 3),
+    },
+    timing_ms: {
+      decode: round(decodeMs, 3),
+      features: round(featured - started, 3),
+      inference: round(done - featured, 3),
+      total: round(decodeMs + done - started, 3),
+    },
+    model: `${classifier.identity.name}@${classifier.identity.version}`,
+  };
+  if (withSpectrogram) {
+    const { frames, bins, data } = features.logMel;
+    prediction.spectrogram = { frames, bins, db: Array.from(data, (v) => round(v, 1)), hop_s: config.hopLength / config.sampleRate };
+  }
+  return prediction;
+}

@@ -1,0 +1,194 @@
+/// <reference lib="dom" />
+/**
+ * The page in headless Debian Chromium (playwright-core, never a downloaded browser): it loads cleanly,
+ * an uploaded FSDD clip gives the right digit, the fake microphone records one, in-browser inference
+ * gives the same answer without calling /predict, and it fits a 360 px screen. Screenshots go to
+ * test-output/ (not committed).
+ */
+import assert from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { decodeAudio } from "../dsp/decode.ts";
+import { resample } from "../dsp/resample.ts";
+import { encodeWav16 } from "../dsp/wav.ts";
+import { clipPath, FSDD, toolOrSkip } from "./helpers.ts";
+import { startServer } from "./server_helpers.ts";
+
+const HAVE_CHROMIUM = toolOrSkip("/usr/bin/chromium", ["--version"]);
+const ready = !!FSDD && HAVE_CHROMIUM;
+const OUT = "test-output";
+const opts = { sanitizeResources: false, sanitizeOps: false, ignore: !ready };
+const BASE_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-sync",
+];
+
+async function launch(extraArgs: string[] = []): Promise<Browser> {
+  return await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: [...BASE_FLAGS, ...extraArgs] });
+}
+
+/** Collects console errors, failed requests and /predict calls of a page. */
+function watch(page: Page) {
+  const problems: string[] = [];
+  const predictCalls: string[] = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  page.on("request", (r) => r.url().includes("/predict") && predictCalls.push(r.url()));
+  return { problems, predictCalls };
+}
+
+let server: Awaited<ReturnType<typeof startServer>> | undefined;
+let browser: Browser | undefined;
+if (ready) {
+  await Deno.mkdir(OUT, { recursive: true });
+  server = await startServer();
+  browser = await launch();
+}
+
+Deno.test({
+  ...opts,
+  name: "ui: the page loads with no console errors and no failed requests, and hydrates",
+  fn: async () => {
+    const page = await browser!.newPage();
+    const { problems } = watch(page);
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    assert.equal(await page.locator("h1").textContent(), "Spoken Digits");
+    // Hydrated: the Record tab reacts to a click (only the island's JS can do that).
+    await page.getByRole("tab", { name: "Record" }).click();
+    await page.getByRole("button", { name: "Start recording" }).waitFor();
+    assert.deepEqual(problems, []);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: uploading an FSDD clip shows the right digit, ten bars and the spectrogram",
+  fn: async () => {
+    const page = await browser!.newPage({ viewport: { width: 1200, height: 1100 } });
+    const { problems, predictCalls } = watch(page);
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    await page.setInputFiles('input[type="file"]', clipPath("7_jackson_32.wav"));
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("digit").waitFor();
+    assert.equal((await page.getByTestId("digit").textContent())?.trim(), "7");
+    assert.equal(await page.locator(".bar").count(), 10);
+    assert.equal(await page.locator("canvas.spectrogram").count(), 1);
+    assert.equal(predictCalls.length, 1);
+    await page.screenshot({ path: `${OUT}/ui_result.png`, fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: a server error is shown in plain words",
+  fn: async () => {
+    const page = await browser!.newPage();
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    const silence = await Deno.makeTempFile({ suffix: ".wav" });
+    await Deno.writeFile(silence, encodeWav16(new Float32Array(16000), 8000));
+    await page.setInputFiles('input[type="file"]', silence);
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByRole("alert").waitFor();
+    assert.match(await page.getByRole("alert").textContent() ?? "", /No speech found/);
+    await Deno.remove(silence);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: recording from Chromium's fake microphone gives the right digit",
+  fn: async () => {
+    // The fake device loops its file: one digit, then silence long enough to stop before it comes round again.
+    const clip = await decodeAudio(await Deno.readFile(clipPath("4_nicolas_2.wav")));
+    const at48k = resample(clip.samples, 8000, 48000);
+    const file = new Float32Array(48000 * 6);
+    file.set(at48k, 48000 * 0.3);
+    const micFile = `${OUT}/fake_mic.wav`;
+    await Deno.writeFile(micFile, encodeWav16(file, 48000));
+    const micBrowser = await launch([
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${Deno.realPathSync(micFile)}`,
+    ]);
+    try {
+      const context = await micBrowser.newContext();
+      await context.grantPermissions(["microphone"], { origin: server!.url });
+      const page = await context.newPage();
+      await page.goto(server!.url, { waitUntil: "networkidle" });
+      await page.getByRole("tab", { name: "Record" }).click();
+      await page.getByRole("button", { name: "Start recording" }).click();
+      await page.waitForTimeout(2500);
+      await page.getByRole("button", { name: "Stop" }).click();
+      await page.locator(".chosen").waitFor();
+      await page.getByRole("button", { name: "Submit" }).click();
+      await page.getByTestId("digit").waitFor();
+      assert.equal((await page.getByTestId("digit").textContent())?.trim(), "4");
+    } finally {
+      await micBrowser.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: ?inference=browser gives the same digit and probabilities with no /predict call, and names its backend",
+  fn: async () => {
+    const page = await browser!.newPage();
+    const { problems, predictCalls } = watch(page);
+    await page.goto(`${server!.url}/?inference=browser`, { waitUntil: "networkidle" });
+    assert.equal(await page.getByRole("checkbox").isChecked(), true);
+    await page.setInputFiles('input[type="file"]', clipPath("3_theo_2.wav"));
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("digit").waitFor({ timeout: 60_000 });
+    assert.equal((await page.getByTestId("digit").textContent())?.trim(), "3");
+    assert.equal(predictCalls.length, 0, "nothing was sent to /predict");
+    assert.match(await page.getByTestId("backend").textContent() ?? "", /Ran in this browser on (WEBGPU|WebGPU|WEBGL|WASM)/);
+    // The same probabilities as the server for the same clip, within 1e-3.
+    const fromServer =
+      await (await fetch(`${server!.url}/predict`, { method: "POST", body: await Deno.readFile(clipPath("3_theo_2.wav")) })).json();
+    const bars = await page.locator(".bar").evaluateAll((els) =>
+      els.map((e) => [Number((e as HTMLElement).dataset.digit), Number((e as HTMLElement).dataset.p)])
+    );
+    assert.equal(bars.length, 10);
+    for (const [digit, p] of bars) {
+      assert.ok(
+        Math.abs(p - fromServer.probabilities[digit]) < 1e-3,
+        `digit ${digit}: browser ${p}, server ${fromServer.probabilities[digit]}`,
+      );
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: at 360 px wide nothing overflows sideways",
+  fn: async () => {
+    const page = await browser!.newPage({ viewport: { width: 360, height: 800 } });
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${overflow}px of horizontal scroll`);
+    await page.screenshot({ path: `${OUT}/ui_360px.png`, fullPage: true });
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: close the browser and the server",
+  fn: async () => {
+    await browser?.close();
+    await server?.stop();
+  },
+});
