@@ -254,6 +254,28 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "10,000 predictions leave the tfjs tensor count where the first left it",
+  ignore: !FSDD,
+  fn: async () => {
+    const bodies = await Promise.all(CLIPS.map(([name]) => Deno.readFile(clipPath(name))));
+    await post(bodies[0]);
+    const first = (await (await fetch(`${server.url}/health`)).json()).tensors;
+    let started = 0;
+    const worker = async () => {
+      while (started < 10_000) {
+        const i = started++;
+        const { status } = await post(bodies[i % bodies.length]);
+        assert.equal(status, 200);
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
+    assert.equal(started, 10_000);
+    assert.equal((await (await fetch(`${server.url}/health`)).json()).tensors, first);
+  },
+});
+
+Deno.test({
+  ...opts,
   name: "OpenAPI, docs, static files with no traversal, 404s as JSON",
   fn: async () => {
     const doc = await (await fetch(`${server.url}/openapi.json`)).json();
