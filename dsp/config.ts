@@ -44,7 +44,11 @@ export interface SpeechConfig {
   hopS: number;
   /** A frame is speech when its level is within `rangeDb` of the loudest frame ... */
   rangeDb: number;
-  /** ... and at least `aboveFloorDb` above the noise floor (10th percentile of frame levels). */
+  /**
+   * ... and at least `aboveFloorDb` above the noise floor (5th percentile of frame levels). 5 dB keeps the
+   * quietest FSDD takes (speech only 6-8 dB above their background); steady pink noise, whose frame levels
+   * spread as much, can then pass for speech: telling those apart needs a spectral cue, not energy alone.
+   */
   aboveFloorDb: number;
   /** Quieter than this (dBFS, loudest frame) is silence. */
   minPeakDbfs: number;
@@ -64,7 +68,7 @@ export const DEFAULT_SPEECH: SpeechConfig = {
   frameS: 0.025,
   hopS: 0.01,
   rangeDb: 40,
-  aboveFloorDb: 8,
+  aboveFloorDb: 5,
   minPeakDbfs: -55,
   mergeGapS: 0.3,
   padS: 0.05,

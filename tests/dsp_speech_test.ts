@@ -46,6 +46,25 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "findSpeech: finds speech in every one of FSDD's 3,000 clips, the quietly recorded ones too",
+  ignore: !FSDD,
+  fn: async () => {
+    const { listClips } = await import("../models/fsdd.ts");
+    const missed: string[] = [];
+    for (const clip of listClips(FSDD!)) {
+      const audio = await decodeAudio(await Deno.readFile(clip.path));
+      try {
+        findSpeech(audio.samples, 8000, DEFAULT_SPEECH);
+      } catch (e) {
+        if (!isNoSpeech(e)) throw e;
+        missed.push(clip.path);
+      }
+    }
+    assert.deepEqual(missed, []);
+  },
+});
+
 Deno.test("findSpeech: digital silence, a quiet hiss, constant white noise and a steady hum are no_speech", () => {
   const n = 16000;
   const random = seededRandom(5);
