@@ -1,8 +1,10 @@
 /**
- * deno task eval [--model models/digits] [--data DIR] [--loso] [--epochs N]
+ * deno task eval [--model models/digits] [--data DIR] [--loso] [--jobs N] [--epochs N]
  * Scores the model folder on FSDD's official test split (accuracy, per-class P/R/F1, confusion, ROC AUC),
  * and with --loso re-trains the model's own recipe six times, each time leaving one speaker out entirely
  * (its clips and any statistics of them), and tests on that speaker. Writes metrics.json and plots/.
+ * The folds are independent and tfjs-wasm is single-threaded, so --jobs N (default: one per core) runs
+ * them in N processes of this same script, each writing its folds to a JSON file that this one merges.
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_FSDD_DIR, listClips, officialSplit, speakers } from "./fsdd.ts";
@@ -26,8 +28,18 @@ const { values: args } = parseArgs({
     speakers: { type: "string" },
     "max-clips": { type: "string" },
     "no-write": { type: "boolean", default: false },
+    jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
+    /** Internal: run only these folds and write their results here (a worker of --jobs). */
+    "fold-json": { type: "string" },
   },
 });
+
+interface FoldResult {
+  speaker: string;
+  accuracy: number;
+  count: number;
+  confusion: number[][];
+}
 
 await initTf();
 const classifier = await loadClassifier(args.model);
@@ -36,6 +48,17 @@ const metrics = await readMetrics(args.model);
 const clips = listClips(args.data);
 const { test } = officialSplit(clips);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const recipe: TrainOptions = { ...DEFAULT_TRAIN, ...(metrics.training as Partial<TrainOptions>) };
+if (args.epochs) recipe.epochs = +args.epochs;
+if (args.augment) recipe.augmentCopies = +args.augment;
+if (args.voices !== undefined) recipe.voicesDir = args.voices;
+const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
+
+if (args["fold-json"]) {
+  const folds = await runFolds(clips, args.speakers!.split(","), config, recipe, maxClips);
+  await Deno.writeTextFile(args["fold-json"], JSON.stringify(folds));
+  Deno.exit(0);
+}
 
 const labels = test.map((c) => c.digit);
 const probabilities = predictAudio(classifier.model, stats, config, await loadAudio(test.map((c) => c.path), config.sampleRate));
@@ -50,52 +73,75 @@ const write = !args["no-write"];
 if (write) await writeOfficialPlots(args.model, labels, probabilities, official);
 
 if (args.loso) {
-  const recipe: TrainOptions = { ...DEFAULT_TRAIN, ...(metrics.training as Partial<TrainOptions>) };
-  if (args.epochs) recipe.epochs = +args.epochs;
-  if (args.augment) recipe.augmentCopies = +args.augment;
-  if (args.voices !== undefined) recipe.voicesDir = args.voices;
   const held = args.speakers ? args.speakers.split(",") : speakers(clips);
-  const loso = await leaveOneSpeakerOut(clips, held, config, recipe, args["max-clips"] ? +args["max-clips"] : undefined);
+  const started = performance.now();
+  const jobs = Math.max(1, Math.min(+args.jobs, held.length));
+  const folds = jobs === 1 ? await runFolds(clips, held, config, recipe, maxClips) : await runFoldsInWorkers(held, jobs);
+  const loso = summarize(folds, recipe, (performance.now() - started) / 1000);
   console.log(`leave-one-speaker-out: mean ${pct(loso.mean)}, worst ${pct(loso.worst)} (${loso.worstSpeaker})`);
   metrics.loso = loso;
   if (write) await writeLosoPlots(args.model, loso);
 }
 if (write) await writeMetrics(args.model, metrics);
 
-/** For each speaker: train the recipe on the other speakers' clips only, test on all of this speaker's. */
-async function leaveOneSpeakerOut(all: Clip[], held: string[], config: FeatureConfig, recipe: TrainOptions, maxClips?: number): Promise<LosoReport> {
-  const started = performance.now();
+/** For each held-out speaker: train the recipe on the other speakers' clips only, test on all of this speaker's. */
+async function runFolds(all: Clip[], held: string[], config: FeatureConfig, recipe: TrainOptions, maxClips?: number): Promise<FoldResult[]> {
   const audio = await loadAudio(all.map((c) => c.path), config.sampleRate);
   // Synthetic voices are never one of FSDD's speakers, so every fold may train on them.
   const voices = await loadVoices(recipe.voicesDir, config.sampleRate);
-  const perSpeaker: Record<string, number> = {};
-  const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+  const results: FoldResult[] = [];
   for (const speaker of held) {
     const indices = all.map((_, i) => i);
     let trainIdx = indices.filter((i) => all[i].speaker !== speaker);
     if (maxClips) trainIdx = trainIdx.filter((_, k) => k % Math.ceil(trainIdx.length / maxClips) === 0);
     const testIdx = indices.filter((i) => all[i].speaker === speaker);
     const trainSet = [...trainIdx.map((i) => ({ samples: audio[i], digit: all[i].digit, speaker: all[i].speaker })), ...voices];
-    // Statistics come from the five training speakers only (trainOnAudio computes them on its input).
+    // Statistics come from the training speakers only (trainOnAudio computes them on its input).
     const { model, stats } = await trainOnAudio(trainSet, config, recipe, epochPrinter(`loso -${speaker}`));
-    const foldLabels = testIdx.map((i) => all[i].digit);
-    const fold = evaluate(foldLabels, predictAudio(model, stats, config, testIdx.map((i) => audio[i])));
+    const fold = evaluate(testIdx.map((i) => all[i].digit), predictAudio(model, stats, config, testIdx.map((i) => audio[i])));
     disposeModel(model);
-    perSpeaker[speaker] = fold.accuracy;
-    fold.confusion.forEach((row, i) => row.forEach((v, j) => confusion[i][j] += v));
+    results.push({ speaker, accuracy: fold.accuracy, count: fold.count, confusion: fold.confusion });
     console.log(`  held out ${speaker}: ${pct(fold.accuracy)} (${fold.count} clips)`);
   }
-  const accs = Object.values(perSpeaker);
-  const worstSpeaker = Object.keys(perSpeaker).reduce((a, b) => (perSpeaker[b] < perSpeaker[a] ? b : a));
+  return results;
+}
+
+/** Splits the speakers over `jobs` processes of this script and gathers their folds. */
+async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResult[]> {
+  const groups = Array.from({ length: jobs }, (_, j) => held.filter((_, i) => i % jobs === j));
+  const dir = await Deno.makeTempDir({ prefix: "loso-" });
+  try {
+    const passOn = ["--model", args.model, "--data", args.data, "--epochs", String(recipe.epochs), "--augment", String(recipe.augmentCopies), "--voices", recipe.voicesDir];
+    if (maxClips) passOn.push("--max-clips", String(maxClips));
+    const statuses = await Promise.all(groups.map((group, j) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", import.meta.filename!, ...passOn, "--speakers", group.join(","), "--fold-json", `${dir}/${j}.json`],
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output()
+    ));
+    if (statuses.some((s) => !s.success)) throw new Error("a LOSO worker failed; its output is above");
+    const folds: FoldResult[] = groups.flatMap((_, j) => JSON.parse(Deno.readTextFileSync(`${dir}/${j}.json`)));
+    return held.map((speaker) => folds.find((f) => f.speaker === speaker)!);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function summarize(folds: FoldResult[], recipe: TrainOptions, seconds: number): LosoReport {
+  const perSpeaker = Object.fromEntries(folds.map((f) => [f.speaker, f.accuracy]));
+  const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+  for (const f of folds) f.confusion.forEach((row, i) => row.forEach((v, j) => confusion[i][j] += v));
+  const worst = folds.reduce((a, b) => (b.accuracy < a.accuracy ? b : a));
   return {
     perSpeaker,
-    mean: accs.reduce((a, b) => a + b, 0) / accs.length,
-    worst: perSpeaker[worstSpeaker],
-    worstSpeaker,
+    mean: folds.reduce((sum, f) => sum + f.accuracy, 0) / folds.length,
+    worst: worst.accuracy,
+    worstSpeaker: worst.speaker,
     confusion,
     epochs: recipe.epochs,
     augmentCopies: recipe.augmentCopies,
     voicesDir: recipe.voicesDir,
-    seconds: Math.round((performance.now() - started) / 100) / 10,
+    seconds: Math.round(seconds * 10) / 10,
   };
 }

@@ -81,7 +81,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "deno task eval --loso runs one fold end to end (smoke: one speaker, 1 epoch, 300 clips)",
+  name: "deno task eval --loso runs folds end to end in two worker processes (smoke: two speakers, 1 epoch, 300 clips)",
   ignore: !FSDD,
   fn: async () => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -92,8 +92,12 @@ Deno.test({
         "--data",
         FSDD!,
         "--loso",
+        "--jobs",
+        "2",
         "--speakers",
-        "theo",
+        "theo,lucas",
+        "--voices",
+        "",
         "--epochs",
         "1",
         "--augment",
@@ -107,9 +111,11 @@ Deno.test({
     }).output();
     const out = new TextDecoder().decode(stdout);
     assert.equal(code, 0, new TextDecoder().decode(stderr));
-    const m = /held out theo: ([\d.]+)%/.exec(out);
-    assert.ok(m, out);
-    assert.ok(+m[1] > 20, `a 1-epoch fold should still beat chance (10%): ${m[1]}%`);
+    for (const speaker of ["theo", "lucas"]) {
+      const m = new RegExp(`held out ${speaker}: ([\\d.]+)%`).exec(out);
+      assert.ok(m, out);
+      assert.ok(+m[1] > 20, `a 1-epoch fold should still beat chance (10%): ${speaker} ${m[1]}%`);
+    }
     assert.match(out, /leave-one-speaker-out: mean/);
   },
 });
