@@ -5,10 +5,14 @@
  * about a millisecond instead of ~19 ms for taps computed per sample.
  */
 
-/** Zero crossings of the sinc on each side: the filter is 2 * ZEROS / cutoff input samples long. */
-const ZEROS = 24;
-/** Kaiser beta: ~80 dB stop-band attenuation. */
-const KAISER_BETA = 8.6;
+/**
+ * Zero crossings of the sinc on each side: the filter is 2 * ZEROS / cutoff input samples long. With the
+ * Kaiser beta below, 12 gives a transition band of about 0.27 x the new Nyquist (48 -> 8 kHz: 3.6 to ~4.15 kHz)
+ * at half the cost of 24.
+ */
+const ZEROS = 12;
+/** Kaiser beta: ~60 dB stop-band attenuation, well below what 16-bit speech at 8 kHz needs. */
+const KAISER_BETA = 6;
 /** Pass-band edge as a fraction of the lower Nyquist; the transition band takes the rest. */
 const ROLLOFF = 0.9;
 /** Ratios with more phases than this compute their taps per output sample instead of caching a table. */
@@ -84,27 +88,39 @@ function filterFor(fromRate: number, toRate: number): PolyphaseFilter {
 export function resample(samples: Float32Array, fromRate: number, toRate: number): Float32Array {
   if (fromRate === toRate) return samples;
   const filter = filterFor(fromRate, toRate);
-  const { up, down, half, taps, cutoff } = filter;
+  const out = new Float32Array(Math.ceil((samples.length * filter.up) / filter.down));
+  // Two loops rather than one with a branch inside: the table loop is the hot path and stays simple.
+  if (filter.taps) resampleWithTable(samples, out, filter, filter.taps);
+  else resampleDirect(samples, out, filter);
+  return out;
+}
+
+function resampleWithTable(samples: Float32Array, out: Float32Array, { up, down, half }: PolyphaseFilter, taps: Float32Array) {
   const width = 2 * half + 1;
-  const outLength = Math.ceil(samples.length * up / down);
-  const out = new Float32Array(outLength);
   const n = samples.length;
-  for (let i = 0; i < outLength; i++) {
+  for (let i = 0; i < out.length; i++) {
     // Output i sits at input time i * down / up = base + phase / up.
     const position = i * down;
     const base = Math.floor(position / up);
-    const phase = position - base * up;
+    const row = (position - base * up) * width + half - base;
+    const lo = Math.max(base - half, 0);
+    const hi = Math.min(base + half, n - 1);
     let acc = 0;
-    const lo = Math.max(-half, -base);
-    const hi = Math.min(half, n - 1 - base);
-    if (taps) {
-      const row = phase * width + half;
-      for (let k = lo; k <= hi; k++) acc += samples[base + k] * taps[row + k];
-    } else {
-      const frac = phase / up;
-      for (let k = lo; k <= hi; k++) acc += samples[base + k] * kernel(k - frac, cutoff, half);
+    for (let j = lo; j <= hi; j++) acc += samples[j] * taps[row + j];
+    out[i] = acc;
+  }
+}
+
+function resampleDirect(samples: Float32Array, out: Float32Array, { up, down, half, cutoff }: PolyphaseFilter) {
+  const n = samples.length;
+  for (let i = 0; i < out.length; i++) {
+    const position = i * down;
+    const base = Math.floor(position / up);
+    const frac = (position - base * up) / up;
+    let acc = 0;
+    for (let j = Math.max(base - half, 0); j <= Math.min(base + half, n - 1); j++) {
+      acc += samples[j] * kernel(j - base - frac, cutoff, half);
     }
     out[i] = acc;
   }
-  return out;
 }
