@@ -37,7 +37,9 @@ async function bundle(entry: string, output: string) {
   if (code !== 0) throw new Error(`bundling ${entry} failed:\n${new TextDecoder().decode(stderr)}`);
 }
 
-await Promise.all([bundle("islands/client.ts", "islands.js"), bundle("islands/inference.ts", "inference.js")]);
+// One after the other: in a fresh DENO_DIR each `deno bundle` unpacks esbuild, and two at once race on it.
+await bundle("islands/client.ts", "islands.js");
+await bundle("islands/inference.ts", "inference.js");
 
 // setWasmPaths("/static/build/") makes the WASM backend fetch these; copy them from the npm package.
 const wasmDir = new URL(import.meta.resolve("@tensorflow/tfjs-backend-wasm")).pathname.replace(/dist\/.*$/, "dist");

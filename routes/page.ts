@@ -42,12 +42,16 @@ const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).t
 
 function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; modelName: string }) {
   const loso = metrics?.loso;
+  const synthetic = Number(metrics?.data?.syntheticClips ?? 0);
   return html`
     <section class="panel model-panel" id="model" aria-labelledby="model-title">
       <h2 id="model-title">The model</h2>
       <p>An MLP (512-256-128, ReLU, dropout) on 20 MFCCs with deltas over the detected speech, ${modelName}. Trained with tfjs in Deno on the${" "}
           <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (FSDD, Z. Jackson et al., CC BY-SA 4.0):
-          six male English speakers, plus augmented copies of their clips.</p>
+          six male English speakers${synthetic
+            ? `, plus ${synthetic.toLocaleString("en")} synthetic digits from text-to-speech voices`
+            : ""}, and
+          augmented copies of the clips.</p>
       <table class="metrics">
         <tr>
           <th scope="row">Official FSDD test split (300 clips, the same six speakers)</th>
@@ -73,18 +77,26 @@ function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; model
   `;
 }
 
+/** Where the snippets say the server is; the page swaps in its own origin once it runs in a browser. */
+const LOCAL_ORIGIN = "http://localhost:7860";
+const CURL_SNIPPET = `curl -s --data-binary @seven.wav -H 'content-type: audio/wav' ${LOCAL_ORIGIN}/predict`;
+const PYTHON_SNIPPET = [
+  "import requests",
+  'with open("seven.wav", "rb") as f:',
+  `    r = requests.post("${LOCAL_ORIGIN}/predict", files={"audio": f})`,
+  'print(r.json()["digit"], r.json()["probabilities"])',
+].join("\n");
+
 function ApiPanel() {
+  // Snippets go in as text values: whitespace inside a template literal would carry this file's indentation.
   return html`
     <section class="panel api-panel" aria-labelledby="api-title">
       <h2 id="api-title">Use via API</h2>
       <p>POST any audio file to <code>/predict</code>; the answer is JSON. <a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a></p>
       <h3>curl</h3>
-      <pre><code class="snippet" data-snippet="curl">curl -s --data-binary @seven.wav -H 'content-type: audio/wav' <span class="origin">http://localhost:7860</span>/predict</code></pre>
+      <pre><code class="snippet">${CURL_SNIPPET}</code></pre>
       <h3>Python</h3>
-      <pre><code class="snippet" data-snippet="python">import requests
-    with open("seven.wav", "rb") as f:
-        r = requests.post("<span class="origin">http://localhost:7860</span>/predict", files={"audio": f})
-    print(r.json()["digit"], r.json()["probabilities"])</code></pre>
+      <pre><code class="snippet">${PYTHON_SNIPPET}</code></pre>
     </section>
   `;
 }
@@ -112,8 +124,9 @@ export function renderPage(props: RecognizerProps, metrics: MetricsFile | null):
         <footer>Model trained on the Free Spoken Digit Dataset (CC BY-SA 4.0). Built with Deno, Hono, Preact and TensorFlow.js.</footer>
         </main>
   `);
-  // The snippets show this page's own origin once the page is in a browser (and localhost on the server).
-  const originScript = `document.querySelectorAll(".origin").forEach((e) => e.textContent = location.origin);`;
+  const originScript = `document.querySelectorAll(".snippet").forEach((e) => e.textContent = e.textContent.replaceAll(${
+    JSON.stringify(LOCAL_ORIGIN)
+  }, location.origin));`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<title>Spoken Digits</title><meta name="description" content="Recognize a spoken digit, in your browser or through an API.">` +
     `<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head><body>${body}` +

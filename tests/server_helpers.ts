@@ -10,7 +10,8 @@ export interface RunningServer {
 
 export async function startServer(env: Record<string, string> = {}, cwd = "."): Promise<RunningServer> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", "--allow-env", "main.ts"],
+    // The same V8 flag as `deno task start`: a 4 MB young generation keeps RSS near 200 MB under load.
+    args: ["run", "--v8-flags=--max-semi-space-size=4", "--allow-net", "--allow-read", "--allow-env", "main.ts"],
     cwd,
     env: { PORT: "0", HOST: "127.0.0.1", LOG_REQUESTS: "0", ...env },
     stdout: "piped",

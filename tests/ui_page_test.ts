@@ -62,6 +62,8 @@ Deno.test({
     // Hydrated: the Record tab reacts to a click (only the island's JS can do that).
     await page.getByRole("tab", { name: "Record" }).click();
     await page.getByRole("button", { name: "Start recording" }).waitFor();
+    // The API snippets name this page's own origin, ready to paste.
+    for (const snippet of await page.locator(".snippet").allTextContents()) assert.ok(snippet.includes(`${server!.url}/predict`), snippet);
     assert.deepEqual(problems, []);
     await page.close();
   },
@@ -154,7 +156,9 @@ Deno.test({
     await page.getByTestId("digit").waitFor({ timeout: 60_000 });
     assert.equal((await page.getByTestId("digit").textContent())?.trim(), "3");
     assert.equal(predictCalls.length, 0, "nothing was sent to /predict");
-    assert.match(await page.getByTestId("backend").textContent() ?? "", /Ran in this browser on (WEBGPU|WebGPU|WEBGL|WASM)/);
+    const backendNote = await page.getByTestId("backend").textContent() ?? "";
+    console.log(`in-browser inference: ${backendNote}`);
+    assert.match(backendNote, /Ran in this browser on (WebGPU|WEBGL|WASM)/);
     // The same probabilities as the server for the same clip, within 1e-3.
     const fromServer =
       await (await fetch(`${server!.url}/predict`, { method: "POST", body: await Deno.readFile(clipPath("3_theo_2.wav")) })).json();
