@@ -6,6 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../dsp/features.ts";
 import type { FeaturesFile, ModelIdentity } from "./model_format.ts";
 
+export { argmax } from "./model_format.ts";
+
 export interface Classifier {
   model: tf.LayersModel;
   features: FeaturesFile;
@@ -23,11 +25,4 @@ export function classify(classifier: Classifier, vectors: Float32Array[]): Float
     return (classifier.model.predict(input) as tf.Tensor).dataSync() as Float32Array;
   });
   return vectors.map((_, i) => probabilities.slice(i * 10, (i + 1) * 10));
-}
-
-/** Index of the largest value. */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }

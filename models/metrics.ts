@@ -1,4 +1,5 @@
 /** Classification metrics, written plainly: accuracy, per-class precision/recall/F1, confusion, ROC AUC. */
+import { argmax } from "./model_format.ts";
 
 export interface ClassReport {
   precision: number;
@@ -23,7 +24,7 @@ export function evaluate(labels: number[], probabilities: ArrayLike<number>[], c
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
   labels.forEach((label, i) => {
-    const predicted = argmaxOf(probabilities[i]);
+    const predicted = argmax(probabilities[i]);
     confusion[label][predicted]++;
     if (predicted === label) correct++;
   });
@@ -47,12 +48,6 @@ export function evaluate(labels: number[], probabilities: ArrayLike<number>[], c
     perClass,
     count: labels.length,
   };
-}
-
-function argmaxOf(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }
 
 /** AUC as the probability that a random positive scores above a random negative (ties count half). */

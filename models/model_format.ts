@@ -8,6 +8,13 @@ import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
 
 export const LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
 
+/** Index of the largest value: the predicted class. */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
 export interface FeaturesFile {
   config: FeatureConfig;
   stats: FeatureStats;

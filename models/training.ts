@@ -10,6 +10,7 @@ import { resample } from "../dsp/resample.ts";
 import { type Random, seededRandom, shuffle } from "../dsp/random.ts";
 import { AudioError } from "../dsp/errors.ts";
 import { buildMlp, type MlpOptions } from "./mlp.ts";
+import { type Classifier, classify } from "./classifier.ts";
 import { listVoiceClips } from "./voices.ts";
 import { tf } from "./tfjs.ts";
 
@@ -154,11 +155,6 @@ export async function trainMlp(
   return model;
 }
 
-/** Normalization statistics from the un-augmented and augmented training examples alike. */
-export function statsFor(examples: Examples) {
-  return computeStats(examples.x);
-}
-
 /** Frees a trained model with its optimizer's slots (model.dispose() alone leaves Adam's tensors). */
 export function disposeModel(model: tf.LayersModel): void {
   model.optimizer?.dispose();
@@ -173,14 +169,16 @@ export async function trainOnAudio(
   onEpoch?: (report: EpochReport) => void,
 ): Promise<{ model: tf.Sequential; stats: { mean: number[]; std: number[] }; examples: number }> {
   const examples = makeExamples(clips, config, options);
-  const stats = statsFor(examples);
+  // Statistics over the clips and their augmented copies alike: the inputs the network is trained on.
+  const stats = computeStats(examples.x);
   const model = await trainMlp(examples, options, stats, onEpoch);
   return { model, stats, examples: examples.x.length };
 }
 
 /**
- * Probabilities for each clip. A clip in which no speech is found gets a uniform distribution, which
- * counts as a miss: evaluation never drops the clips it cannot handle.
+ * Probabilities for each clip, through classify(): evaluation takes the path the server takes. A clip in
+ * which no speech is found gets a uniform distribution, which counts as a miss: evaluation never drops
+ * the clips it cannot handle.
  */
 export function predictAudio(
   model: tf.LayersModel,
@@ -188,22 +186,16 @@ export function predictAudio(
   config: FeatureConfig,
   clips: Float32Array[],
 ): Float32Array[] {
-  const uniform = () => new Float32Array(10).fill(0.1);
-  const vectors: (Float32Array | null)[] = clips.map((samples) => {
+  const vectors = clips.map((samples) => {
     try {
-      return normalize(extractFeatures(samples, config).values, stats);
+      return extractFeatures(samples, config).values;
     } catch (e) {
       if (e instanceof AudioError) return null;
       throw e;
     }
   });
-  const present = vectors.filter((v): v is Float32Array => v !== null);
-  const width = featureLength(config);
-  const batch = new Float32Array(present.length * width);
-  present.forEach((v, i) => batch.set(v, i * width));
-  const flat = present.length
-    ? tf.tidy(() => (model.predict(tf.tensor2d(batch, [present.length, width])) as tf.Tensor).dataSync() as Float32Array)
-    : new Float32Array(0);
+  const classifier: Classifier = { model, features: { config, stats }, identity: { name: "evaluation", version: "" } };
+  const found = classify(classifier, vectors.filter((v): v is Float32Array => v !== null));
   let k = 0;
-  return vectors.map((v) => (v === null ? uniform() : flat.slice(10 * k, 10 * ++k)));
+  return vectors.map((v) => (v === null ? new Float32Array(10).fill(0.1) : found[k++]));
 }
