@@ -42,10 +42,11 @@ export function speakers(clips: Clip[]): string[] {
 /** The FSDD folder from $FSDD_DIR or the default beside the checkout, or undefined when neither exists. */
 export function findFsdd(): string | undefined {
   const candidates = [Deno.env.get("FSDD_DIR"), DEFAULT_FSDD_DIR].filter((d): d is string => !!d);
-  return candidates.find((d) => existsDir(`${d}/recordings`) || existsDir(d) && listable(d));
+  return candidates.find(hasClips);
 }
 
-function listable(d: string): boolean {
+/** listClips reads both a clone (with recordings/) and a bare folder of recordings. */
+function hasClips(d: string): boolean {
   try {
     return listClips(d).length > 0;
   } catch {

@@ -6,8 +6,6 @@
  */
 import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
 
-export const LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
-
 /** Index of the largest value: the predicted class. */
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;

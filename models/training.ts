@@ -9,7 +9,7 @@ import { computeStats, extractFeatures, normalize } from "../dsp/features.ts";
 import { resample } from "../dsp/resample.ts";
 import { type Random, seededRandom, shuffle } from "../dsp/random.ts";
 import { AudioError } from "../dsp/errors.ts";
-import { buildMlp, type MlpOptions } from "./mlp.ts";
+import { buildMlp, type MlpOptions, SEED_MLP } from "./mlp.ts";
 import { type Classifier, classify } from "./classifier.ts";
 import { listVoiceClips } from "./voices.ts";
 import { tf } from "./tfjs.ts";
@@ -34,10 +34,7 @@ export interface TrainOptions extends MlpOptions {
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
-  hidden: [512, 256, 128],
-  dropout: [0.3, 0.3, 0.2],
-  learningRate: 1e-3,
-  seed: 1,
+  ...SEED_MLP,
   epochs: 20,
   batchSize: 32,
   augmentCopies: 0,
