@@ -4,7 +4,7 @@
  */
 import { warmDecoders } from "./dsp/decode.ts";
 import { featuresFromAudio, resample } from "./dsp/index.ts";
-import { classify } from "./models/classifier.ts";
+import { classifyClips } from "./models/classifier.ts";
 import { loadClassifier } from "./models/files.ts";
 import { initTf } from "./models/tfjs.ts";
 import { createApp } from "./routes/app.ts";
@@ -19,7 +19,7 @@ const classifier = await loadClassifier(config.modelDir);
 const burst = Float32Array.from({ length: 8000 }, (_, i) => (i > 2000 && i < 6000 ? 0.5 * Math.sin(i / 3) : 0));
 for (let round = 0; round < 5; round++) {
   for (const rate of [8000, 16000, 22050, 44100, 48000]) {
-    classify(classifier, [featuresFromAudio(resample(burst, 8000, rate), rate, classifier.features.config).values]);
+    classifyClips(classifier, [featuresFromAudio(resample(burst, 8000, rate), rate, classifier.features.config).views]);
   }
 }
 await warmDecoders();

@@ -34,6 +34,13 @@ export interface FeatureConfig {
    * microphone's colour), "meanvar" also divides by its deviation (CMVN), "none" leaves it.
    */
   utteranceNorm: "none" | "mean" | "meanvar";
+  /**
+   * Vocal-tract warps of the mel filterbank under which a clip is seen at prediction; the model's probabilities
+   * for the views are averaged (test-time frequency-warp normalization: a voice whose formants sit higher or
+   * lower than the training speakers' meets one view closer to them). [1] = one plain view. Absent in
+   * features.json written before it existed, which means [1].
+   */
+  testWarps?: number[];
   /** Speech finding (dsp/speech.ts). */
   speech: SpeechConfig;
 }
@@ -88,6 +95,7 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   frames: 32,
   timeGrid: "stretch",
   utteranceNorm: "none",
+  testWarps: [0.88, 0.94, 1, 1.06, 1.12],
   speech: DEFAULT_SPEECH,
 };
 

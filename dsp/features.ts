@@ -1,6 +1,7 @@
 /**
  * The one feature pipeline: model-rate samples -> speech segment -> log-mel -> MFCC (+ deltas)
- * -> per-utterance CMN/CMVN -> fixed time grid -> normalization with the training set's statistics.
+ * -> per-utterance CMN/CMVN -> fixed time grid -> normalization with the training set's statistics;
+ * at prediction, once per test-time warp of the mel filterbank (config.testWarps).
  * Training, the server and the browser all call `extractFeatures` with the model's FeatureConfig.
  */
 import type { FeatureConfig, FeatureStats } from "./config.ts";
@@ -11,6 +12,11 @@ import { melSpectrogram, mfcc, powerSpectrogram, powerToDb, type Spectrogram } f
 export interface Features {
   /** Flat, time-major [frames][coefficients], length featureLength(config); not yet normalized. */
   values: Float32Array;
+  /**
+   * The clip seen under each of config.testWarps, in that order (the model averages its answers over them);
+   * just [values] when a training warp was given.
+   */
+  views: Float32Array[];
   /** Log-mel (dB) of the speech segment: the picture of what the model judged. */
   logMel: Spectrogram;
   speech: SpeechSegment;
@@ -25,16 +31,27 @@ export interface FeatureOptions {
 
 export function extractFeatures(samples: Float32Array, config: FeatureConfig, options: FeatureOptions = {}): Features {
   const speech = options.segment ?? findSpeech(samples, config.sampleRate, config.speech);
-  const spoken = samples.subarray(speech.start, speech.end);
-  const power = powerSpectrogram(spoken, config.nFft, config.hopLength);
-  const mel = melSpectrogram(power, config, options.warp ?? 1);
-  const logMel = powerToDb(mel, config.amin, config.topDb);
+  const power = powerSpectrogram(samples.subarray(speech.start, speech.end), config.nFft, config.hopLength);
+  if (options.warp !== undefined) {
+    const { values, logMel } = gridUnderWarp(power, config, options.warp);
+    return { values, views: [values], logMel, speech };
+  }
+  const warps = config.testWarps ?? [1];
+  // The spectrogram shown to people is the unwarped one, whatever the views.
+  const plain = gridUnderWarp(power, config, 1);
+  const views = warps.map((warp) => (warp === 1 ? plain.values : gridUnderWarp(power, config, warp).values));
+  return { values: plain.values, views, logMel: plain.logMel, speech };
+}
+
+/** Power spectrogram -> mel (filterbank warped by `warp`) -> dB -> MFCC (+ deltas) -> fixed time grid. */
+function gridUnderWarp(power: Spectrogram, config: FeatureConfig, warp: number): { values: Float32Array; logMel: Spectrogram } {
+  const logMel = powerToDb(melSpectrogram(power, config, warp), config.amin, config.topDb);
   let coefficients = config.nMfcc > 0 ? mfcc(logMel, config.nMfcc) : logMel;
   if (config.deltas) coefficients = appendDeltas(coefficients);
   if (config.utteranceNorm !== "none") coefficients = normalizeOverTime(coefficients, config.utteranceNorm === "meanvar");
   const grid = config.timeGrid === "stretch" ? stretchFrames(coefficients, config.frames) : centerFrames(coefficients, config.frames);
   if (grid.data.length !== featureLength(config)) throw new Error("feature length does not match the config");
-  return { values: grid.data, logMel, speech };
+  return { values: grid.data, logMel };
 }
 
 /** (x - mean) / std per value, with the statistics saved in features.json. */

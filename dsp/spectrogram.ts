@@ -113,12 +113,25 @@ export function melFilterbank({ sampleRate, nFft, nMels, fMin, fMax }: MelParams
   return filters;
 }
 
-const filterbanks = new Map<string, Float32Array[]>();
-function cachedFilterbank(params: MelParams, warp: number) {
+/**
+ * A filterbank with each filter's nonzero bins [first, last): a triangle spans a few of the 129 bins, so
+ * skipping the zeros does a small fraction of the work, with the same sums (only zero terms are left out).
+ */
+interface SparseFilterbank {
+  filters: Float32Array[];
+  first: Int32Array;
+  last: Int32Array;
+}
+
+const filterbanks = new Map<string, SparseFilterbank>();
+function cachedFilterbank(params: MelParams, warp: number): SparseFilterbank {
   const key = [params.sampleRate, params.nFft, params.nMels, params.fMin, params.fMax, warp].join(":");
   let bank = filterbanks.get(key);
   if (!bank) {
-    bank = melFilterbank(params, warp);
+    const filters = melFilterbank(params, warp);
+    const first = Int32Array.from(filters, (f) => Math.max(0, f.findIndex((v) => v !== 0)));
+    const last = Int32Array.from(filters, (f) => f.findLastIndex((v) => v !== 0) + 1);
+    bank = { filters, first, last };
     // Warps are random per training clip: only keep the unwarped bank and a bounded number of others.
     if (warp === 1 || filterbanks.size < 256) filterbanks.set(key, bank);
   }
@@ -128,14 +141,14 @@ function cachedFilterbank(params: MelParams, warp: number) {
 /** Mel power spectrogram: power spectrogram times the filterbank, shape [frames][nMels]. */
 export function melSpectrogram(power: Spectrogram, params: MelParams, warp = 1): Spectrogram {
   const { nMels } = params;
-  const bank = cachedFilterbank(params, warp);
+  const { filters, first, last } = cachedFilterbank(params, warp);
   const data = new Float32Array(power.frames * nMels);
   for (let t = 0; t < power.frames; t++) {
     const row = t * power.bins;
     for (let m = 0; m < nMels; m++) {
-      const filter = bank[m];
+      const filter = filters[m];
       let acc = 0;
-      for (let k = 0; k < power.bins; k++) acc += filter[k] * power.data[row + k];
+      for (let k = first[m]; k < last[m]; k++) acc += filter[k] * power.data[row + k];
       data[t * nMels + m] = acc;
     }
   }

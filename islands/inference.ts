@@ -1,6 +1,6 @@
 /**
  * In-browser inference (bundled apart, to static/build/inference.js, and loaded only when asked for):
- * the same model files, the same dsp/ code and the same classify() as the server, on WebGPU where the
+ * the same model files, the same dsp/ code and the same recognize() as the server, on WebGPU where the
  * browser has it, else WebGL, else WASM. Nothing is uploaded.
  */
 import * as tf from "@tensorflow/tfjs";

@@ -26,3 +26,17 @@ export function classify(classifier: Classifier, vectors: Float32Array[]): Float
   });
   return vectors.map((_, i) => probabilities.slice(i * 10, (i + 1) * 10));
 }
+
+/**
+ * Probabilities of digits 0-9 for each clip, given as its feature views (Features.views): the mean of the
+ * model's answers over a clip's views, all clips in one batch.
+ */
+export function classifyClips(classifier: Classifier, clips: Float32Array[][]): Float32Array[] {
+  const answers = classify(classifier, clips.flat());
+  let next = 0;
+  return clips.map((views) => {
+    const mean = new Float32Array(10);
+    for (let v = 0; v < views.length; v++) answers[next++].forEach((p, d) => (mean[d] += p / views.length));
+    return mean;
+  });
+}

@@ -3,7 +3,7 @@
  * (islands/inference.ts) both call this, so the JSON contract and its rounding are defined once.
  */
 import { featuresFromAudio } from "../dsp/index.ts";
-import { argmax, type Classifier, classify } from "./classifier.ts";
+import { argmax, type Classifier, classifyClips } from "./classifier.ts";
 
 export interface DecodedInput {
   samples: Float32Array;
@@ -35,7 +35,7 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
   const started = performance.now();
   const features = featuresFromAudio(audio.samples, audio.sampleRate, config);
   const featured = performance.now();
-  const [probabilities] = classify(classifier, [features.values]);
+  const [probabilities] = classifyClips(classifier, [features.views]);
   const done = performance.now();
   const digit = argmax(probabilities);
   const prediction: Prediction = {

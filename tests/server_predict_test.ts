@@ -10,7 +10,7 @@ const HAVE_FFMPEG = toolOrSkip("ffmpeg");
 const server = await startServer({ MAX_BODY_BYTES: String(2 * 1024 * 1024), MAX_AUDIO_SECONDS: "20" });
 // Deno's sanitizers would see the server's pipes as leaks of the first test; they belong to the whole file.
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const CLIPS = [["7_jackson_32.wav", 7], ["3_theo_2.wav", 3], ["0_george_4.wav", 0], ["9_yweweler_1.wav", 9], ["5_nicolas_0.wav", 5], [
+const CLIPS = [["7_jackson_32.wav", 7], ["3_theo_2.wav", 3], ["0_george_4.wav", 0], ["9_yweweler_2.wav", 9], ["5_nicolas_0.wav", 5], [
   "2_lucas_3.wav",
   2,
 ]] as const;
