@@ -1,18 +1,21 @@
 /** Test helpers: where FSDD and external tools are, and what to do when they are missing. */
 import { findFsdd } from "../models/fsdd.ts";
 
-export const inCi = Deno.env.get("CI") === "true";
+const inCi = Deno.env.get("CI") === "true";
 
 /**
- * The FSDD folder, or undefined (the test is then skipped with a message). Under CI=true a missing
- * dataset is a failure, never a silent skip.
+ * Something tests need is missing. Under CI=true that is a failure, never a silent skip; elsewhere the
+ * tests that need it are ignored, with a message.
  */
+export function failInCiElseSkip(missing: string): void {
+  if (inCi) throw new Error(`${missing}, and CI=true: failing instead of skipping`);
+  console.warn(`SKIP: ${missing}; tests that need it are ignored`);
+}
+
+/** The FSDD folder, or undefined (see failInCiElseSkip). */
 export function fsddOrSkip(): string | undefined {
   const dir = findFsdd();
-  if (!dir) {
-    if (inCi) throw new Error("FSDD not found at $FSDD_DIR or ../shared/datasets/fsdd, and CI=true: failing instead of skipping");
-    console.warn("SKIP: FSDD not found (set FSDD_DIR); tests that need it are ignored");
-  }
+  if (!dir) failInCiElseSkip("FSDD not found at $FSDD_DIR or ../shared/datasets/fsdd");
   return dir;
 }
 
@@ -22,8 +25,7 @@ export function toolOrSkip(command: string, args = ["-version"]): boolean {
     const ok = new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync().success;
     if (ok) return true;
   } catch { /* not installed */ }
-  if (inCi) throw new Error(`${command} is not installed, and CI=true: failing instead of skipping`);
-  console.warn(`SKIP: ${command} is not installed; tests that need it are ignored`);
+  failInCiElseSkip(`${command} is not installed`);
   return false;
 }
 
