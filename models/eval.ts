@@ -1,5 +1,5 @@
 /**
- * deno task eval [--model models/digits] [--data DIR] [--loso] [--jobs N] [--epochs N]
+ * deno task eval [--model models/digits] [--data DIR] [--loso] [--jobs N] [--epochs N] [--augment N] [--members N]
  * Scores the model folder on FSDD's official test split (accuracy, per-class P/R/F1, confusion, ROC AUC),
  * and with --loso re-trains the model's own recipe six times, each time leaving one speaker out entirely
  * (its clips and any statistics of them), and tests on that speaker. Writes metrics.json and plots/.
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     loso: { type: "boolean", default: false },
     epochs: { type: "string" },
     augment: { type: "string" },
+    members: { type: "string" },
     voices: { type: "string" },
     speakers: { type: "string" },
     "max-clips": { type: "string" },
@@ -51,6 +52,7 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const recipe: TrainOptions = { ...DEFAULT_TRAIN, ...(metrics.training as Partial<TrainOptions>) };
 if (args.epochs) recipe.epochs = +args.epochs;
 if (args.augment) recipe.augmentCopies = +args.augment;
+if (args.members) recipe.members = +args.members;
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
 
@@ -111,7 +113,8 @@ async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResu
   const groups = Array.from({ length: jobs }, (_, j) => held.filter((_, i) => i % jobs === j));
   const dir = await Deno.makeTempDir({ prefix: "loso-" });
   try {
-    const passOn = ["--model", args.model, "--data", args.data, "--epochs", String(recipe.epochs), "--augment", String(recipe.augmentCopies), "--voices", recipe.voicesDir];
+    const passOn = ["--model", args.model, "--data", args.data, "--voices", recipe.voicesDir];
+    passOn.push("--epochs", String(recipe.epochs), "--augment", String(recipe.augmentCopies), "--members", String(recipe.members));
     if (maxClips) passOn.push("--max-clips", String(maxClips));
     const statuses = await Promise.all(groups.map((group, j) =>
       new Deno.Command(Deno.execPath(), {
@@ -142,6 +145,7 @@ function summarize(folds: FoldResult[], recipe: TrainOptions, seconds: number): 
     epochs: recipe.epochs,
     augmentCopies: recipe.augmentCopies,
     voicesDir: recipe.voicesDir,
+    members: recipe.members,
     seconds: Math.round(seconds * 10) / 10,
   };
 }

@@ -1,14 +1,20 @@
 /**
  * Model folders on disk, for Deno: our own file IOHandler around tfjs's layers format (tfjs-node, which
  * would do this, downloads a native binary at install time, so we do not use it). Weights are stored as
- * float16, which halves the file and changed none of the 300 official test predictions (measured).
+ * float16 (half the bytes of float32) or, for the kernels, as uint8 with a per-tensor offset and step
+ * (a quarter), which tf.loadLayersModel dequantizes itself; biases stay float16 under uint8 since they
+ * are few and shift every output. Neither changed the answers on the 300 official test clips (measured).
  */
 import { tf } from "./tfjs.ts";
 import { type Classifier } from "./classifier.ts";
 import { float32ToFloat16Bits, type FeaturesFile, type ModelIdentity } from "./model_format.ts";
 
-type WeightSpec = TfWeightSpec & { quantization?: { dtype: "float16" } };
+type Quantization = { dtype: "float16" } | { dtype: "uint8"; min: number; scale: number };
+type WeightSpec = TfWeightSpec & { quantization?: Quantization };
 type TfWeightSpec = { name: string; shape: number[]; dtype: string };
+
+/** How weights.bin stores the weights. */
+export type WeightEncoding = "float16" | "uint8";
 
 function joinBuffers(data: ArrayBuffer | ArrayBuffer[]): ArrayBuffer {
   if (!Array.isArray(data)) return data;
@@ -22,13 +28,40 @@ function joinBuffers(data: ArrayBuffer | ArrayBuffer[]): ArrayBuffer {
   return out.buffer;
 }
 
-/** float32 weight bytes -> float16 bytes with the matching `quantization` entries in the specs. */
-function toFloat16(specs: TfWeightSpec[], data: ArrayBuffer): { specs: WeightSpec[]; data: Uint8Array } {
+function float16Bytes(values: Float32Array): Uint8Array {
+  const halves = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) halves[i] = float32ToFloat16Bits(values[i]);
+  return new Uint8Array(halves.buffer);
+}
+
+/** Affine uint8: value = q * scale + min, q in 0..255 (tfjs's own dequantization). */
+export function uint8Quantize(values: Float32Array): { bytes: Uint8Array; min: number; scale: number } {
+  let min = Infinity, max = -Infinity;
+  for (const v of values) [min, max] = [Math.min(min, v), Math.max(max, v)];
+  const scale = max > min ? (max - min) / 255 : 1;
+  const bytes = Uint8Array.from(values, (v) => Math.round((v - min) / scale));
+  return { bytes, min, scale };
+}
+
+/** float32 weight bytes -> encoded bytes with the matching `quantization` entries in the specs. */
+function encodeWeights(specs: TfWeightSpec[], data: ArrayBuffer, encoding: WeightEncoding): { specs: WeightSpec[]; data: Uint8Array } {
+  if (specs.some((s) => s.dtype !== "float32")) throw new Error("only float32 weights can be quantized");
   const floats = new Float32Array(data);
-  const halves = new Uint16Array(floats.length);
-  for (let i = 0; i < floats.length; i++) halves[i] = float32ToFloat16Bits(floats[i]);
-  if (specs.some((s) => s.dtype !== "float32")) throw new Error("only float32 weights can be stored as float16");
-  return { specs: specs.map((s) => ({ ...s, quantization: { dtype: "float16" } })), data: new Uint8Array(halves.buffer) };
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  const encoded = specs.map((spec): WeightSpec => {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    const values = floats.subarray(at, at + size);
+    at += size;
+    if (encoding === "uint8" && spec.shape.length > 1) {
+      const { bytes, min, scale } = uint8Quantize(values);
+      parts.push(bytes);
+      return { ...spec, quantization: { dtype: "uint8", min, scale } };
+    }
+    parts.push(float16Bytes(values));
+    return { ...spec, quantization: { dtype: "float16" } };
+  });
+  return { specs: encoded, data: new Uint8Array(joinBuffers(parts.map((p) => p.buffer as ArrayBuffer))) };
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -37,7 +70,7 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /** Writes model.json, weights.bin and features.json into `dir`; returns the model's version (weights hash). */
-export async function saveModelFolder(dir: string, model: tf.LayersModel, features: FeaturesFile): Promise<string> {
+export async function saveModelFolder(dir: string, model: tf.LayersModel, features: FeaturesFile, encoding: WeightEncoding = "float16"): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler((a) => {
@@ -45,11 +78,11 @@ export async function saveModelFolder(dir: string, model: tf.LayersModel, featur
     return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
   }));
   if (!artifacts?.weightSpecs || !artifacts.weightData) throw new Error("tfjs returned no weights to save");
-  const { specs, data } = toFloat16(artifacts.weightSpecs as TfWeightSpec[], joinBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]));
+  const { specs, data } = encodeWeights(artifacts.weightSpecs as TfWeightSpec[], joinBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]), encoding);
   const modelJson = {
     format: "layers-model",
     generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
-    convertedBy: "spoken-digits models/files.ts (float16 weights)",
+    convertedBy: `spoken-digits models/files.ts (${encoding} weights)`,
     modelTopology: artifacts.modelTopology,
     weightsManifest: [{ paths: ["weights.bin"], weights: specs }],
   };

@@ -14,6 +14,8 @@ export interface LosoReport {
   epochs: number;
   augmentCopies: number;
   voicesDir: string;
+  /** MLPs averaged per fold (absent in reports written before ensembles: 1). */
+  members?: number;
   seconds: number;
 }
 

@@ -26,8 +26,10 @@ const { values: args } = parseArgs({
     hidden: { type: "string", default: DEFAULT_TRAIN.hidden.join(",") },
     dropout: { type: "string", default: DEFAULT_TRAIN.dropout.join(",") },
     seed: { type: "string", default: String(DEFAULT_TRAIN.seed) },
+    members: { type: "string", default: String(DEFAULT_TRAIN.members) },
     augment: { type: "string", default: "4" },
     voices: { type: "string", default: "" },
+    weights: { type: "string", default: "float16" },
     "max-clips": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -39,12 +41,15 @@ if (args.help) {
   --split S         official (train on takes 5-49, test on 0-4) or all (train on everything, no test)
   --name NAME       model folder name under --out (default digits)
   --epochs N --batch N --lr X --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N
+  --members N       train N MLPs from seeds seed..seed+N-1 and ship their average (default ${DEFAULT_TRAIN.members})
   --augment N       augmented copies per training clip (0 = none; default 4)
+  --weights E       how weights.bin stores them: float16, or uint8 kernels (a quarter of float32)
   --voices DIR      also train on the synthetic voices in DIR (made by deno task voices)
   --max-clips N     use only the first N training clips (smoke tests)`);
   Deno.exit(0);
 }
 if (args.split !== "official" && args.split !== "all") throw new Error("--split is official or all");
+if (args.weights !== "float16" && args.weights !== "uint8") throw new Error("--weights is float16 or uint8");
 
 const options: TrainOptions = {
   ...DEFAULT_TRAIN,
@@ -54,6 +59,7 @@ const options: TrainOptions = {
   hidden: numbers(args.hidden),
   dropout: numbers(args.dropout),
   seed: +args.seed,
+  members: +args.members,
   augmentCopies: +args.augment,
   voicesDir: args.voices,
 };
@@ -74,7 +80,7 @@ const { model, stats, examples } = await trainOnAudio(labelled, config, options,
 const trainingSeconds = (performance.now() - started) / 1000;
 
 const dir = `${args.out}/${args.name}`;
-const version = await saveModelFolder(dir, model, { config, stats });
+const version = await saveModelFolder(dir, model, { config, stats }, args.weights);
 let official = null;
 if (split.test.length) {
   const testAudio = await loadAudio(split.test.map((c) => c.path), config.sampleRate);
@@ -90,7 +96,7 @@ await writeMetrics(dir, {
   version,
   trainedAt: new Date().toISOString(),
   data: { dataset: "Free Spoken Digit Dataset (FSDD)", split: args.split, trainClips: trainClips.length, syntheticClips: voices.length, examples, testClips: split.test.length },
-  training: { ...options, seconds: Math.round(trainingSeconds * 10) / 10 },
+  training: { ...options, weights: args.weights, seconds: Math.round(trainingSeconds * 10) / 10 },
   official,
 });
 console.log(`wrote ${dir} (version ${version}) in ${trainingSeconds.toFixed(0)} s`);

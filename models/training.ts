@@ -11,6 +11,7 @@ import { type Random, seededRandom, shuffle } from "../dsp/random.ts";
 import { AudioError } from "../dsp/errors.ts";
 import { buildMlp, type MlpOptions, SEED_MLP } from "./mlp.ts";
 import { type Classifier, classifyClips } from "./classifier.ts";
+import { averageMembers, type TrainedMember } from "./ensemble.ts";
 import { listVoiceClips } from "./voices.ts";
 import { tf } from "./tfjs.ts";
 
@@ -31,6 +32,8 @@ export interface TrainOptions extends MlpOptions {
   specAugment: boolean;
   /** Folder of synthetic voices (`deno task voices`) mixed into training, or "" for none. */
   voicesDir: string;
+  /** MLPs trained from seeds seed, seed+1, ... and averaged into one model (models/ensemble.ts). */
+  members: number;
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -41,6 +44,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   recipe: DEFAULT_RECIPE,
   specAugment: true,
   voicesDir: "",
+  members: 1,
 };
 
 /** Reads and resamples audio files to the model rate. */
@@ -99,6 +103,9 @@ export interface EpochReport {
   loss: number;
   accuracy: number;
   elapsedS: number;
+  /** Which member of an ensemble is training (absent for a single model). */
+  member?: number;
+  members?: number;
 }
 
 /**
@@ -158,18 +165,32 @@ export function disposeModel(model: tf.LayersModel): void {
   model.dispose();
 }
 
-/** Features, statistics and a trained model from labelled audio: the whole recipe in one call. */
+/**
+ * Features, statistics and a trained model from labelled audio: the whole recipe in one call. With
+ * several members, each is trained on its own seeded augmentations and the result averages them.
+ */
 export async function trainOnAudio(
   clips: LabelledAudio[],
   config: FeatureConfig,
   options: TrainOptions,
   onEpoch?: (report: EpochReport) => void,
-): Promise<{ model: tf.Sequential; stats: { mean: number[]; std: number[] }; examples: number }> {
-  const examples = makeExamples(clips, config, options);
-  // Statistics over the clips and their augmented copies alike: the inputs the network is trained on.
-  const stats = computeStats(examples.x);
-  const model = await trainMlp(examples, options, stats, onEpoch);
-  return { model, stats, examples: examples.x.length };
+): Promise<{ model: tf.LayersModel; stats: { mean: number[]; std: number[] }; examples: number }> {
+  const members: TrainedMember[] = [];
+  let examples = 0;
+  try {
+    for (let k = 0; k < Math.max(1, options.members); k++) {
+      const memberOptions = { ...options, seed: options.seed + k };
+      const made = makeExamples(clips, config, memberOptions);
+      // Statistics over the clips and their augmented copies alike: the inputs the network is trained on.
+      const stats = computeStats(made.x);
+      const report = onEpoch && options.members > 1 ? (r: EpochReport) => onEpoch({ ...r, member: k + 1, members: options.members }) : onEpoch;
+      members.push({ model: await trainMlp(made, memberOptions, stats, report), stats });
+      examples += made.x.length;
+    }
+    return { ...averageMembers(members), examples };
+  } finally {
+    for (const member of members) disposeModel(member.model);
+  }
 }
 
 /**

@@ -12,11 +12,12 @@ import { FSDD } from "./helpers.ts";
 const MODEL_DIR = "models/digits";
 await initTf();
 
-Deno.test("the committed model folder describes itself: topology, float16 weights, features, metrics", async () => {
+Deno.test("the committed model folder describes itself: topology, quantized weights, features, metrics", async () => {
   const classifier = await loadClassifier(MODEL_DIR);
   const modelJson = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/model.json`));
   assert.equal(modelJson.format, "layers-model");
-  assert.ok(modelJson.weightsManifest[0].weights.every((w: { quantization?: { dtype: string } }) => w.quantization?.dtype === "float16"));
+  const stored = modelJson.weightsManifest[0].weights.map((w: { quantization?: { dtype: string } }) => w.quantization?.dtype);
+  assert.ok(stored.every((dtype: string) => dtype === "float16" || dtype === "uint8"), `weights stored as ${stored}`);
   const { config, stats } = classifier.features;
   assert.equal(stats.mean.length, featureLength(config));
   assert.equal(stats.std.length, featureLength(config));
