@@ -12,12 +12,9 @@
 import type { FeatureStats } from "../dsp/config.ts";
 import { tf } from "./tfjs.ts";
 
-export interface TrainedMember {
-  model: tf.LayersModel;
-  stats: FeatureStats;
-}
-
-interface DenseWeights {
+/** One Dense layer's weights as plain arrays: what a training worker sends back, and what the ensemble is built from. */
+export interface DenseWeights {
+  /** Row-major [inputs][units]. */
   kernel: Float32Array;
   bias: Float32Array;
   inputs: number;
@@ -25,7 +22,14 @@ interface DenseWeights {
   activation: string;
 }
 
-function denseLayersOf(model: tf.LayersModel): DenseWeights[] {
+/** A trained MLP as data: its Dense layers in order (Dropout does nothing at inference) and its input statistics. */
+export interface TrainedMember {
+  layers: DenseWeights[];
+  stats: FeatureStats;
+}
+
+/** The Dense layers of a trained tfjs model, copied out of its tensors. */
+export function denseLayersOf(model: tf.LayersModel): DenseWeights[] {
   return model.layers.filter((layer) => layer.getClassName() === "Dense").map((layer) => {
     const [kernel, bias] = layer.getWeights();
     const config = layer.getConfig() as { units: number; activation: string };
@@ -66,7 +70,7 @@ export function averageMembers(members: TrainedMember[]): { model: tf.LayersMode
   const inputLength = shared.mean.length;
   const input = tf.input({ shape: [inputLength], name: "features" });
   const outputs = members.map((member, k) => {
-    const layers = denseLayersOf(member.model);
+    const layers = [...member.layers];
     layers[0] = refoldFirstLayer(layers[0], member.stats, shared);
     let x: tf.SymbolicTensor = input;
     layers.forEach((weights, i) => {

@@ -13,7 +13,8 @@ import { evaluate } from "./metrics.ts";
 import { epochPrinter } from "./progress.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots } from "./report.ts";
 import { initTf } from "./tfjs.ts";
-import { DEFAULT_TRAIN, disposeModel, loadAudio, loadVoices, predictAudio, type TrainOptions, trainOnAudio } from "./training.ts";
+import { averageMembers } from "./ensemble.ts";
+import { DEFAULT_TRAIN, loadAudio, loadVoices, predictAudio, type TrainOptions, trainMembers } from "./training.ts";
 import type { Clip } from "./fsdd.ts";
 import type { FeatureConfig } from "../dsp/config.ts";
 
@@ -40,6 +41,8 @@ interface FoldResult {
   accuracy: number;
   count: number;
   confusion: number[][];
+  /** Accuracy of the first k members' ensemble, k = 1..members. */
+  byMembers: number[];
 }
 
 await initTf();
@@ -81,6 +84,7 @@ if (args.loso) {
   const folds = jobs === 1 ? await runFolds(clips, held, config, recipe, maxClips) : await runFoldsInWorkers(held, jobs);
   const loso = summarize(folds, recipe, (performance.now() - started) / 1000);
   console.log(`leave-one-speaker-out: mean ${pct(loso.mean)}, worst ${pct(loso.worst)} (${loso.worstSpeaker})`);
+  loso.byMembers?.forEach((r, k) => console.log(`  first ${k + 1} member(s): mean ${pct(r.mean)}, worst ${pct(r.worst)}`));
   metrics.loso = loso;
   if (write) await writeLosoPlots(args.model, loso);
 }
@@ -98,12 +102,20 @@ async function runFolds(all: Clip[], held: string[], config: FeatureConfig, reci
     if (maxClips) trainIdx = trainIdx.filter((_, k) => k % Math.ceil(trainIdx.length / maxClips) === 0);
     const testIdx = indices.filter((i) => all[i].speaker === speaker);
     const trainSet = [...trainIdx.map((i) => ({ samples: audio[i], digit: all[i].digit, speaker: all[i].speaker })), ...voices];
-    // Statistics come from the training speakers only (trainOnAudio computes them on its input).
-    const { model, stats } = await trainOnAudio(trainSet, config, recipe, epochPrinter(`loso -${speaker}`));
-    const fold = evaluate(testIdx.map((i) => all[i].digit), predictAudio(model, stats, config, testIdx.map((i) => audio[i])));
-    disposeModel(model);
-    results.push({ speaker, accuracy: fold.accuracy, count: fold.count, confusion: fold.confusion });
-    console.log(`  held out ${speaker}: ${pct(fold.accuracy)} (${fold.count} clips)`);
+    // Statistics come from the training speakers only (each member computes them on its own input).
+    const { members } = await trainMembers(trainSet, config, recipe, epochPrinter(`loso -${speaker}`));
+    const labels = testIdx.map((i) => all[i].digit);
+    const testAudio = testIdx.map((i) => audio[i]);
+    // The first k members are the k-member ensemble (trainMembers): score every k, report the last.
+    const byMembers = members.map((_, k) => {
+      const { model, stats } = averageMembers(members.slice(0, k + 1));
+      const result = evaluate(labels, predictAudio(model, stats, config, testAudio));
+      model.dispose();
+      return result;
+    });
+    const fold = byMembers[byMembers.length - 1];
+    results.push({ speaker, accuracy: fold.accuracy, count: fold.count, confusion: fold.confusion, byMembers: byMembers.map((r) => r.accuracy) });
+    console.log(`  held out ${speaker}: ${pct(fold.accuracy)} (${fold.count} clips; by members ${byMembers.map((r) => pct(r.accuracy)).join(", ")})`);
   }
   return results;
 }
@@ -146,6 +158,10 @@ function summarize(folds: FoldResult[], recipe: TrainOptions, seconds: number): 
     augmentCopies: recipe.augmentCopies,
     voicesDir: recipe.voicesDir,
     members: recipe.members,
+    byMembers: folds[0].byMembers.map((_, k) => {
+      const accuracies = folds.map((f) => f.byMembers[k]);
+      return { mean: accuracies.reduce((a, b) => a + b, 0) / accuracies.length, worst: Math.min(...accuracies) };
+    }),
     seconds: Math.round(seconds * 10) / 10,
   };
 }

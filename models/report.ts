@@ -16,6 +16,8 @@ export interface LosoReport {
   voicesDir: string;
   /** MLPs averaged per fold (absent in reports written before ensembles: 1). */
   members?: number;
+  /** Mean and worst accuracy of the first k members' ensemble, k = 1..members (each fold trains its members once). */
+  byMembers?: { mean: number; worst: number }[];
   seconds: number;
 }
 

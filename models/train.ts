@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     dropout: { type: "string", default: DEFAULT_TRAIN.dropout.join(",") },
     seed: { type: "string", default: String(DEFAULT_TRAIN.seed) },
     members: { type: "string", default: String(DEFAULT_TRAIN.members) },
+    jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     augment: { type: "string", default: "4" },
     voices: { type: "string", default: "" },
     weights: { type: "string", default: "float16" },
@@ -42,6 +43,7 @@ if (args.help) {
   --name NAME       model folder name under --out (default digits)
   --epochs N --batch N --lr X --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N
   --members N       train N MLPs from seeds seed..seed+N-1 and ship their average (default ${DEFAULT_TRAIN.members})
+  --jobs N          members trained at once, each in a worker on its own core (default: one per core)
   --augment N       augmented copies per training clip (0 = none; default 4)
   --weights E       how weights.bin stores them: float16, or uint8 kernels (a quarter of float32)
   --voices DIR      also train on the synthetic voices in DIR (made by deno task voices)
@@ -76,7 +78,7 @@ const audio = await loadAudio(trainClips.map((c) => c.path), config.sampleRate);
 const voices = await loadVoices(options.voicesDir, config.sampleRate);
 const labelled = [...trainClips.map((c, i) => ({ samples: audio[i], digit: c.digit, speaker: c.speaker })), ...voices];
 if (voices.length) console.log(`plus ${voices.length} synthetic clips from ${options.voicesDir}`);
-const { model, stats, examples } = await trainOnAudio(labelled, config, options, epochPrinter("train"));
+const { model, stats, examples } = await trainOnAudio(labelled, config, options, epochPrinter("train"), +args.jobs);
 const trainingSeconds = (performance.now() - started) / 1000;
 
 const dir = `${args.out}/${args.name}`;

@@ -3,7 +3,7 @@
  * `deno task eval --loso` (one model per held-out speaker) and by the training smoke test.
  */
 import { augmentClip, type AugmentRecipe, DEFAULT_RECIPE, specAugment } from "../dsp/augment.ts";
-import { type FeatureConfig, featureLength } from "../dsp/config.ts";
+import { type FeatureConfig, featureLength, type FeatureStats } from "../dsp/config.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 import { computeStats, extractFeatures, normalize } from "../dsp/features.ts";
 import { resample } from "../dsp/resample.ts";
@@ -11,7 +11,7 @@ import { type Random, seededRandom, shuffle } from "../dsp/random.ts";
 import { AudioError } from "../dsp/errors.ts";
 import { buildMlp, type MlpOptions, SEED_MLP } from "./mlp.ts";
 import { type Classifier, classifyClips } from "./classifier.ts";
-import { averageMembers, type TrainedMember } from "./ensemble.ts";
+import { averageMembers, denseLayersOf, type TrainedMember } from "./ensemble.ts";
 import { listVoiceClips } from "./voices.ts";
 import { tf } from "./tfjs.ts";
 
@@ -103,8 +103,7 @@ export interface EpochReport {
   loss: number;
   accuracy: number;
   elapsedS: number;
-  /** Which member of an ensemble is training (absent for a single model). */
-  member?: number;
+  /** How many members an ensemble trains (absent for a single model): then epoch/epochs count all of theirs. */
   members?: number;
 }
 
@@ -165,32 +164,105 @@ export function disposeModel(model: tf.LayersModel): void {
   model.dispose();
 }
 
+/** One member: its own seeded augmentations, statistics over them, an MLP trained on them, returned as plain weights. */
+export async function trainMember(
+  clips: LabelledAudio[],
+  config: FeatureConfig,
+  options: TrainOptions,
+  onEpoch?: (report: EpochReport) => void,
+): Promise<{ member: TrainedMember; examples: number }> {
+  const made = makeExamples(clips, config, options);
+  // Statistics over the clips and their augmented copies alike: the inputs the network is trained on.
+  const stats = computeStats(made.x);
+  const model = await trainMlp(made, options, stats, onEpoch);
+  try {
+    return { member: { layers: denseLayersOf(model), stats }, examples: made.x.length };
+  } finally {
+    disposeModel(model);
+  }
+}
+
 /**
- * Features, statistics and a trained model from labelled audio: the whole recipe in one call. With
- * several members, each is trained on its own seeded augmentations and the result averages them.
+ * `options.members` members from seeds seed, seed+1, ... Member k is the same whether it is trained alone or
+ * beside others, here or in a worker, so the first k members of an ensemble are the k-member ensemble. With
+ * `jobs` > 1 they train in that many Web Workers at once (tfjs-wasm runs one thread per isolate).
+ * `onEpoch` sees the members' epochs summed: epoch e of epochs = members x epochs.
+ */
+export async function trainMembers(
+  clips: LabelledAudio[],
+  config: FeatureConfig,
+  options: TrainOptions,
+  onEpoch: (report: EpochReport) => void = () => {},
+  jobs = 1,
+): Promise<{ members: TrainedMember[]; examples: number }> {
+  const count = Math.max(1, options.members);
+  const started = performance.now();
+  let done = 0;
+  const report = (r: EpochReport) =>
+    onEpoch({ ...r, epoch: ++done, epochs: count * options.epochs, elapsedS: (performance.now() - started) / 1000, members: count });
+  const train = (k: number) => {
+    const memberOptions = { ...options, seed: options.seed + k };
+    return jobs > 1 ? trainMemberInWorker(clips, config, memberOptions, report) : trainMember(clips, config, memberOptions, report);
+  };
+  const results = new Array<{ member: TrainedMember; examples: number }>(count);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(Math.max(1, jobs), count) }, async () => {
+    while (next < count) {
+      const k = next++;
+      results[k] = await train(k);
+    }
+  });
+  await Promise.all(lanes);
+  return { members: results.map((r) => r.member), examples: results.reduce((n, r) => n + r.examples, 0) };
+}
+
+/** trainMember in a Web Worker of its own (models/member_worker.ts); epoch reports are passed on as they come. */
+function trainMemberInWorker(
+  clips: LabelledAudio[],
+  config: FeatureConfig,
+  options: TrainOptions,
+  onEpoch: (report: EpochReport) => void,
+): Promise<{ member: TrainedMember; examples: number }> {
+  const worker = new Worker(new URL("./member_worker.ts", import.meta.url).href, { type: "module" });
+  return new Promise<{ member: TrainedMember; examples: number }>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<MemberWorkerMessage>) => {
+      const message = event.data;
+      if (message.kind === "epoch") onEpoch(message.report);
+      else if (message.kind === "done") resolve(message.result);
+      else reject(new Error(`training worker: ${message.error}`));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new Error(`training worker: ${event.message}`));
+    };
+    worker.postMessage({ clips, config, options } satisfies MemberWorkerRequest);
+  }).finally(() => worker.terminate());
+}
+
+export interface MemberWorkerRequest {
+  clips: LabelledAudio[];
+  config: FeatureConfig;
+  options: TrainOptions;
+}
+
+export type MemberWorkerMessage =
+  | { kind: "epoch"; report: EpochReport }
+  | { kind: "done"; result: { member: TrainedMember; examples: number } }
+  | { kind: "failed"; error: string };
+
+/**
+ * Features, statistics and a trained model from labelled audio: the whole recipe in one call. Several
+ * members are averaged into one model (models/ensemble.ts); one member is rebuilt the same way.
  */
 export async function trainOnAudio(
   clips: LabelledAudio[],
   config: FeatureConfig,
   options: TrainOptions,
   onEpoch?: (report: EpochReport) => void,
-): Promise<{ model: tf.LayersModel; stats: { mean: number[]; std: number[] }; examples: number }> {
-  const members: TrainedMember[] = [];
-  let examples = 0;
-  try {
-    for (let k = 0; k < Math.max(1, options.members); k++) {
-      const memberOptions = { ...options, seed: options.seed + k };
-      const made = makeExamples(clips, config, memberOptions);
-      // Statistics over the clips and their augmented copies alike: the inputs the network is trained on.
-      const stats = computeStats(made.x);
-      const report = onEpoch && options.members > 1 ? (r: EpochReport) => onEpoch({ ...r, member: k + 1, members: options.members }) : onEpoch;
-      members.push({ model: await trainMlp(made, memberOptions, stats, report), stats });
-      examples += made.x.length;
-    }
-    return { ...averageMembers(members), examples };
-  } finally {
-    for (const member of members) disposeModel(member.model);
-  }
+  jobs = 1,
+): Promise<{ model: tf.LayersModel; stats: FeatureStats; examples: number }> {
+  const { members, examples } = await trainMembers(clips, config, options, onEpoch, jobs);
+  return { ...averageMembers(members), examples };
 }
 
 /**

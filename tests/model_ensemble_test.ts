@@ -1,7 +1,7 @@
 /** models/ensemble.ts: members trained on differently normalized inputs, averaged into one model. */
 import assert from "node:assert/strict";
 import { normalize } from "../dsp/features.ts";
-import { averageMembers } from "../models/ensemble.ts";
+import { averageMembers, denseLayersOf } from "../models/ensemble.ts";
 import { uint8Quantize } from "../models/files.ts";
 import { buildMlp, SEED_MLP } from "../models/mlp.ts";
 import { initTf, tf } from "../models/tfjs.ts";
@@ -32,7 +32,7 @@ Deno.test("averageMembers: the ensemble fed member 0's normalization equals the 
     predictRows(member.model, raw.map((x) => normalize(x, member.stats)))
       .forEach((p, i) => p.forEach((v, d) => (expected[i][d] += v / members.length)));
   }
-  const ensemble = averageMembers(members);
+  const ensemble = averageMembers(members.map((m) => ({ layers: denseLayersOf(m.model), stats: m.stats })));
   assert.equal(ensemble.stats, members[0].stats);
   assert.equal(ensemble.model.layers.filter((l) => l.getClassName() === "Dense").length, 9, "3 members x 3 Dense, no Dropout");
   const got = predictRows(ensemble.model, raw.map((x) => normalize(x, ensemble.stats)));

@@ -62,23 +62,25 @@ Deno.test({
 });
 
 Deno.test({
-  name: "training is repeatable under a seed (same examples, same weights after an epoch)",
+  name: "training is repeatable under a seed: same examples, same weights, whether members train here or in workers",
   ignore: !FSDD,
   fn: async () => {
     const subset = listClips(FSDD!).filter((_, i) => i % 50 === 0);
     const audio = await loadAudio(subset.map((c) => c.path), 8000);
     const clips = subset.map((c, i) => ({ samples: audio[i], digit: c.digit, speaker: c.speaker }));
-    const options = { ...DEFAULT_TRAIN, epochs: 1, augmentCopies: 1, seed: 7 };
+    const options = { ...DEFAULT_TRAIN, epochs: 1, augmentCopies: 1, seed: 7, members: 2 };
     const a = makeExamples(clips, DEFAULT_FEATURES, options);
     const b = makeExamples(clips, DEFAULT_FEATURES, options);
     assert.deepEqual(a.x, b.x);
-    const run = async () => {
-      const { model } = await trainOnAudio(clips, DEFAULT_FEATURES, options);
+    const run = async (jobs: number) => {
+      const { model } = await trainOnAudio(clips, DEFAULT_FEATURES, options, undefined, jobs);
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
       disposeModel(model);
       return weights;
     };
-    assert.deepEqual(await run(), await run());
+    const here = await run(1);
+    assert.deepEqual(await run(1), here);
+    assert.deepEqual(await run(2), here, "two members in two Web Workers: the same ensemble");
   },
 });
 
@@ -102,6 +104,8 @@ Deno.test({
         "",
         "--epochs",
         "1",
+        "--members",
+        "2",
         "--augment",
         "0",
         "--max-clips",
@@ -114,8 +118,9 @@ Deno.test({
     const out = new TextDecoder().decode(stdout);
     assert.equal(code, 0, new TextDecoder().decode(stderr));
     for (const speaker of ["theo", "lucas"]) {
-      const m = new RegExp(`held out ${speaker}: ([\\d.]+)%`).exec(out);
+      const m = new RegExp(`held out ${speaker}: ([\\d.]+)% \\(\\d+ clips; by members ([\\d.]+)%, ([\\d.]+)%\\)`).exec(out);
       assert.ok(m, out);
+      assert.equal(m[1], m[3], "the fold's figure is the whole ensemble's");
       assert.ok(+m[1] > 20, `a 1-epoch fold should still beat chance (10%): ${speaker} ${m[1]}%`);
     }
     assert.match(out, /leave-one-speaker-out: mean/);
