@@ -1,5 +1,6 @@
 /**
  * deno task eval [--model models/digits] [--data DIR] [--loso] [--jobs N] [--epochs N] [--augment N] [--members N]
+ *   [--hidden 512,256,128] [--dropout 0.3,0.3,0.2]   (each overrides the model's own recipe, for comparisons)
  * Scores the model folder on FSDD's official test split (accuracy, per-class P/R/F1, confusion, ROC AUC),
  * and with --loso re-trains the model's own recipe six times, each time leaving one speaker out entirely
  * (its clips and any statistics of them), and tests on that speaker. Writes metrics.json and plots/.
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
     epochs: { type: "string" },
     augment: { type: "string" },
     members: { type: "string" },
+    hidden: { type: "string" },
+    dropout: { type: "string" },
     voices: { type: "string" },
     speakers: { type: "string" },
     "max-clips": { type: "string" },
@@ -56,6 +59,8 @@ const recipe: TrainOptions = { ...DEFAULT_TRAIN, ...(metrics.training as Partial
 if (args.epochs) recipe.epochs = +args.epochs;
 if (args.augment) recipe.augmentCopies = +args.augment;
 if (args.members) recipe.members = +args.members;
+if (args.hidden) recipe.hidden = args.hidden.split(",").map(Number);
+if (args.dropout) recipe.dropout = args.dropout.split(",").map(Number);
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
 
@@ -127,6 +132,7 @@ async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResu
   try {
     const passOn = ["--model", args.model, "--data", args.data, "--voices", recipe.voicesDir];
     passOn.push("--epochs", String(recipe.epochs), "--augment", String(recipe.augmentCopies), "--members", String(recipe.members));
+    passOn.push("--hidden", recipe.hidden.join(","), "--dropout", recipe.dropout.join(","));
     if (maxClips) passOn.push("--max-clips", String(maxClips));
     const statuses = await Promise.all(groups.map((group, j) =>
       new Deno.Command(Deno.execPath(), {

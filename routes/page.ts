@@ -43,10 +43,14 @@ const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).t
 function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; modelName: string }) {
   const loso = metrics?.loso;
   const synthetic = Number(metrics?.data?.syntheticClips ?? 0);
+  const members = Number(metrics?.training?.members ?? 1);
+  const network = members > 1
+    ? `The average of ${members} MLPs (each 512-256-128, ReLU, dropout, trained from its own seed)`
+    : "An MLP (512-256-128, ReLU, dropout)";
   return html`
     <section class="panel model-panel" id="model" aria-labelledby="model-title">
       <h2 id="model-title">The model</h2>
-      <p>An MLP (512-256-128, ReLU, dropout) on 20 MFCCs with deltas over the detected speech, ${modelName}. Trained with tfjs in Deno on the${" "}
+      <p>${network} on 20 MFCCs with deltas over the detected speech, ${modelName}. Trained with tfjs in Deno on the${" "}
           <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (FSDD, Z. Jackson et al., CC BY-SA 4.0):
           six male English speakers${synthetic
             ? `, plus ${synthetic.toLocaleString("en")} synthetic digits from text-to-speech voices`
