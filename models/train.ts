@@ -1,5 +1,5 @@
 /**
- * deno task train [--data DIR] [--split official|all] [--name digits] [--epochs 20] [--augment 4] ...
+ * deno task train [--data DIR] [--split official|all] [--name digits] [--voices .cache/voices] [--epochs 10] [--augment 2] [--members 2] ...
  * Trains the MLP on FSDD (official split: takes 5-49; all: every clip) and writes models/<name>/.
  */
 import { parseArgs } from "node:util";
@@ -28,9 +28,9 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: String(DEFAULT_TRAIN.seed) },
     members: { type: "string", default: String(DEFAULT_TRAIN.members) },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
-    augment: { type: "string", default: "4" },
+    augment: { type: "string", default: String(DEFAULT_TRAIN.augmentCopies) },
     voices: { type: "string", default: "" },
-    weights: { type: "string", default: "float16" },
+    weights: { type: "string", default: "uint8" },
     "max-clips": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -44,8 +44,8 @@ if (args.help) {
   --epochs N --batch N --lr X --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N
   --members N       train N MLPs from seeds seed..seed+N-1 and ship their average (default ${DEFAULT_TRAIN.members})
   --jobs N          members trained at once, each in a worker on its own core (default: one per core)
-  --augment N       augmented copies per training clip (0 = none; default 4)
-  --weights E       how weights.bin stores them: float16, or uint8 kernels (a quarter of float32)
+  --augment N       augmented copies per training clip (0 = none; default ${DEFAULT_TRAIN.augmentCopies})
+  --weights E       how weights.bin stores them: uint8 kernels (a quarter of float32; default) or float16 (a half)
   --voices DIR      also train on the synthetic voices in DIR (made by deno task voices)
   --max-clips N     use only the first N training clips (smoke tests)`);
   Deno.exit(0);

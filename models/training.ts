@@ -36,15 +36,16 @@ export interface TrainOptions extends MlpOptions {
   members: number;
 }
 
+/** The shipped recipe, but for the synthetic voices, whose folder `deno task voices` must make first. */
 export const DEFAULT_TRAIN: TrainOptions = {
   ...SEED_MLP,
-  epochs: 20,
+  epochs: 10,
   batchSize: 32,
-  augmentCopies: 0,
+  augmentCopies: 2,
   recipe: DEFAULT_RECIPE,
   specAugment: true,
   voicesDir: "",
-  members: 1,
+  members: 2,
 };
 
 /** Reads and resamples audio files to the model rate. */
