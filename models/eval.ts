@@ -55,7 +55,8 @@ const metrics = await readMetrics(args.model);
 const clips = listClips(args.data);
 const { test } = officialSplit(clips);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const recipe: TrainOptions = { ...DEFAULT_TRAIN, ...(metrics.training as Partial<TrainOptions>) };
+// A model folder written before ensembles records no `members`: it was one MLP, whatever today's default.
+const recipe: TrainOptions = { ...DEFAULT_TRAIN, members: 1, ...(metrics.training as Partial<TrainOptions>) };
 if (args.epochs) recipe.epochs = +args.epochs;
 if (args.augment) recipe.augmentCopies = +args.augment;
 if (args.members) recipe.members = +args.members;

@@ -44,9 +44,8 @@ function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; model
   const loso = metrics?.loso;
   const synthetic = Number(metrics?.data?.syntheticClips ?? 0);
   const members = Number(metrics?.training?.members ?? 1);
-  const network = members > 1
-    ? `The average of ${members} MLPs (each 512-256-128, ReLU, dropout, trained from its own seed)`
-    : "An MLP (512-256-128, ReLU, dropout)";
+  const layers = `${(metrics?.training?.hidden as number[] | undefined)?.join("-") ?? "512-256-128"}, ReLU, dropout`;
+  const network = members > 1 ? `The average of ${members} MLPs (each ${layers}, trained from its own seed)` : `An MLP (${layers})`;
   return html`
     <section class="panel model-panel" id="model" aria-labelledby="model-title">
       <h2 id="model-title">The model</h2>
