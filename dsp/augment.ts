@@ -96,6 +96,9 @@ export function bandLimit(samples: Float32Array, sampleRate: number, lowHz: numb
   return out;
 }
 
+/** Normalized biquad coefficients [b0, b1, b2, a1, a2] (a0 divided out). */
+type Biquad = [number, number, number, number, number];
+
 function biquad(samples: Float32Array, sampleRate: number, f0: number, kind: "lowpass" | "highpass"): Float32Array {
   const w0 = (2 * Math.PI * f0) / sampleRate;
   const alpha = Math.sin(w0) / (2 * Math.SQRT1_2);
@@ -103,16 +106,39 @@ function biquad(samples: Float32Array, sampleRate: number, f0: number, kind: "lo
   const b1 = kind === "lowpass" ? 1 - cos : -(1 + cos);
   const b0 = kind === "lowpass" ? (1 - cos) / 2 : (1 + cos) / 2;
   const a0 = 1 + alpha;
-  const [nb0, nb1, nb2, na1, na2] = [b0 / a0, b1 / a0, b0 / a0, (-2 * cos) / a0, (1 - alpha) / a0];
+  return runBiquad(samples, [b0 / a0, b1 / a0, b0 / a0, (-2 * cos) / a0, (1 - alpha) / a0]);
+}
+
+function runBiquad(samples: Float32Array, [b0, b1, b2, a1, a2]: Biquad): Float32Array {
   const out = new Float32Array(samples.length);
   let x1 = 0, x2 = 0, y1 = 0, y2 = 0;
   for (let i = 0; i < samples.length; i++) {
     const x = samples[i];
-    const y = nb0 * x + nb1 * x1 + nb2 * x2 - na1 * y1 - na2 * y2;
+    const y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
     [x2, x1, y2, y1] = [x1, x, y1, y];
     out[i] = y;
   }
   return out;
+}
+
+/**
+ * A shelving filter (RBJ cookbook, slope 1): frequencies below (low shelf) or above (high shelf) `cornerHz`
+ * move by `gainDb`, the rest stay. Two shelves make a microphone's tilt: one bright and thin, another dull
+ * and boomy; FSDD's george, for one, has 8 dB less bass and 7 dB more treble than the other five.
+ */
+export function shelve(samples: Float32Array, sampleRate: number, kind: "low" | "high", cornerHz: number, gainDb: number): Float32Array {
+  const a = Math.pow(10, gainDb / 40);
+  const w0 = (2 * Math.PI * cornerHz) / sampleRate;
+  const cos = Math.cos(w0);
+  const twoSqrtAAlpha = 2 * Math.sqrt(a) * (Math.sin(w0) / 2) * Math.SQRT2;
+  const sign = kind === "low" ? 1 : -1;
+  const b0 = a * ((a + 1) - sign * (a - 1) * cos + twoSqrtAAlpha);
+  const b1 = sign * 2 * a * ((a - 1) - sign * (a + 1) * cos);
+  const b2 = a * ((a + 1) - sign * (a - 1) * cos - twoSqrtAAlpha);
+  const a0 = (a + 1) + sign * (a - 1) * cos + twoSqrtAAlpha;
+  const a1 = -sign * 2 * ((a - 1) + sign * (a + 1) * cos);
+  const a2 = (a + 1) + sign * (a - 1) * cos - twoSqrtAAlpha;
+  return runBiquad(samples, [b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0]);
 }
 
 /** Silence (or the given noise floor) before and after: a clip as a microphone records it. */
@@ -147,6 +173,30 @@ export function specAugment(
   return out;
 }
 
+/**
+ * SpecAugment's time warp on a time-major grid [frames][bins]: a random knot frame moves by up to `maxShift`
+ * frames and the time axis on each side of it is stretched linearly to follow, so one part of the word gets
+ * longer and the other shorter. Uniform speed changes vanish on the stretched grid; this is the uneven part
+ * that speakers differ by (a long "s", a clipped vowel). The first and last frames stay put.
+ */
+export function timeWarp(values: Float32Array, frames: number, bins: number, maxShift: number, random: Random): Float32Array {
+  const last = frames - 1;
+  if (last < 4 || maxShift <= 0) return values.slice();
+  const knot = Math.round(uniform(random, 0.3, 0.7) * last);
+  // The knot's new place, kept two frames from either end so both sides still have frames to stretch.
+  const moved = Math.min(last - 2, Math.max(2, knot + uniform(random, -maxShift, maxShift)));
+  const out = new Float32Array(values.length);
+  for (let t = 0; t <= last; t++) {
+    // Output frame t reads source position x: the inverse of the piecewise-linear map knot -> moved.
+    const x = t <= moved ? (t * knot) / moved : knot + ((t - moved) * (last - knot)) / (last - moved);
+    const i = Math.min(last, Math.floor(x));
+    const j = Math.min(last, i + 1);
+    const frac = x - i;
+    for (let k = 0; k < bins; k++) out[t * bins + k] = values[i * bins + k] * (1 - frac) + values[j * bins + k] * frac;
+  }
+  return out;
+}
+
 /** Knobs of the random augmentation recipe; ranges are uniform unless said otherwise. */
 export interface AugmentRecipe {
   speed: [number, number];
@@ -159,6 +209,9 @@ export interface AugmentRecipe {
   reverbProbability: number;
   rt60S: [number, number];
   bandLimitProbability: number;
+  /** Probability of a random microphone tilt: a low shelf (200-600 Hz) and a high shelf (1.5-3 kHz), each by a gain in `shelfDb`. */
+  eqProbability: number;
+  shelfDb: [number, number];
   /** Seconds of silence (with the noise, if any) added before and after, each. */
   padS: [number, number];
 }
@@ -172,6 +225,8 @@ export const DEFAULT_RECIPE: AugmentRecipe = {
   reverbProbability: 0.3,
   rt60S: [0.1, 0.35],
   bandLimitProbability: 0.3,
+  eqProbability: 0,
+  shelfDb: [-10, 10],
   padS: [0, 0.6],
 };
 
@@ -191,6 +246,11 @@ export function augmentClip(
   let out = changeSpeed(samples, sampleRate, quantizedSpeed(random, recipe.speed));
   if (random() < recipe.reverbProbability) {
     out = reverberate(out, sampleRate, uniform(random, ...recipe.rt60S), uniform(random, 0.2, 0.6), random);
+  }
+  // Recipes written before the tilt existed have no eqProbability, and draw nothing for it.
+  if (recipe.eqProbability > 0 && random() < recipe.eqProbability) {
+    out = shelve(out, sampleRate, "low", uniform(random, 200, 600), uniform(random, ...recipe.shelfDb));
+    out = shelve(out, sampleRate, "high", uniform(random, 1500, 3000), uniform(random, ...recipe.shelfDb));
   }
   if (random() < recipe.bandLimitProbability) out = bandLimit(out, sampleRate, uniform(random, 100, 400), uniform(random, 2600, 3800));
   const speechPower = meanSquare(out);

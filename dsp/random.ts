@@ -31,3 +31,23 @@ export function shuffle<T>(items: T[], random: Random): T[] {
   }
   return items;
 }
+
+/** Gamma(shape, 1) by Marsaglia-Tsang; shapes below 1 use the boost Gamma(a) = Gamma(a + 1) * U^(1/a). */
+export function gammaSample(random: Random, shape: number): number {
+  if (shape < 1) return gammaSample(random, shape + 1) * Math.pow(Math.max(random(), 1e-12), 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const z = gaussian(random);
+    const v = Math.pow(1 + c * z, 3);
+    if (v <= 0) continue;
+    const u = random();
+    if (Math.log(Math.max(u, 1e-300)) < 0.5 * z * z + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
+/** Beta(a, b), the mixing weight of mixup. */
+export function betaSample(random: Random, a: number, b: number): number {
+  const x = gammaSample(random, a);
+  return x / (x + gammaSample(random, b));
+}

@@ -1,6 +1,6 @@
 /**
  * deno task eval [--model models/digits] [--data DIR] [--loso] [--jobs N] [--epochs N] [--augment N] [--members N]
- *   [--hidden 512,256,128] [--dropout 0.3,0.3,0.2]   (each overrides the model's own recipe, for comparisons)
+ *   [--hidden 512,256,128] [--dropout 0.3,0.3,0.2] [--mixup A] [--smooth E] [--time-warp N] [--eq P] [--seed N]   (each overrides the model's own recipe, for comparisons)
  * Scores the model folder on FSDD's official test split (accuracy, per-class P/R/F1, confusion, ROC AUC),
  * and with --loso re-trains the model's own recipe six times, each time leaving one speaker out entirely
  * (its clips and any statistics of them), and tests on that speaker. Writes metrics.json and plots/.
@@ -29,6 +29,11 @@ const { values: args } = parseArgs({
     members: { type: "string" },
     hidden: { type: "string" },
     dropout: { type: "string" },
+    mixup: { type: "string" },
+    smooth: { type: "string" },
+    "time-warp": { type: "string" },
+    eq: { type: "string" },
+    seed: { type: "string" },
     voices: { type: "string" },
     speakers: { type: "string" },
     "max-clips": { type: "string" },
@@ -55,13 +60,21 @@ const metrics = await readMetrics(args.model);
 const clips = listClips(args.data);
 const { test } = officialSplit(clips);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-// A model folder written before ensembles records no `members`: it was one MLP, whatever today's default.
-const recipe: TrainOptions = { ...DEFAULT_TRAIN, members: 1, ...(metrics.training as Partial<TrainOptions>) };
+// A recipe stored before a knot existed ran without it, whatever today's default: one MLP (before ensembles),
+// no mixup, smoothing, time warp or microphone tilt.
+const stored = metrics.training as Partial<TrainOptions>;
+const recipe: TrainOptions = { ...DEFAULT_TRAIN, members: 1, mixupAlpha: 0, labelSmoothing: 0, timeWarpFrames: 0, ...stored };
+recipe.recipe = { ...DEFAULT_TRAIN.recipe, eqProbability: 0, ...stored.recipe };
+if (args.seed) recipe.seed = +args.seed;
 if (args.epochs) recipe.epochs = +args.epochs;
 if (args.augment) recipe.augmentCopies = +args.augment;
 if (args.members) recipe.members = +args.members;
 if (args.hidden) recipe.hidden = args.hidden.split(",").map(Number);
 if (args.dropout) recipe.dropout = args.dropout.split(",").map(Number);
+if (args.mixup) recipe.mixupAlpha = +args.mixup;
+if (args.smooth) recipe.labelSmoothing = +args.smooth;
+if (args["time-warp"]) recipe.timeWarpFrames = +args["time-warp"];
+if (args.eq) recipe.recipe.eqProbability = +args.eq;
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
 
@@ -134,6 +147,8 @@ async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResu
     const passOn = ["--model", args.model, "--data", args.data, "--voices", recipe.voicesDir];
     passOn.push("--epochs", String(recipe.epochs), "--augment", String(recipe.augmentCopies), "--members", String(recipe.members));
     passOn.push("--hidden", recipe.hidden.join(","), "--dropout", recipe.dropout.join(","));
+    passOn.push("--mixup", String(recipe.mixupAlpha), "--smooth", String(recipe.labelSmoothing), "--time-warp", String(recipe.timeWarpFrames));
+    passOn.push("--eq", String(recipe.recipe.eqProbability), "--seed", String(recipe.seed));
     if (maxClips) passOn.push("--max-clips", String(maxClips));
     const statuses = await Promise.all(groups.map((group, j) =>
       new Deno.Command(Deno.execPath(), {
@@ -165,6 +180,11 @@ function summarize(folds: FoldResult[], recipe: TrainOptions, seconds: number): 
     augmentCopies: recipe.augmentCopies,
     voicesDir: recipe.voicesDir,
     members: recipe.members,
+    seed: recipe.seed,
+    mixupAlpha: recipe.mixupAlpha,
+    labelSmoothing: recipe.labelSmoothing,
+    timeWarpFrames: recipe.timeWarpFrames,
+    eqProbability: recipe.recipe.eqProbability,
     byMembers: folds[0].byMembers.map((_, k) => {
       const accuracies = folds.map((f) => f.byMembers[k]);
       return { mean: accuracies.reduce((a, b) => a + b, 0) / accuracies.length, worst: Math.min(...accuracies) };

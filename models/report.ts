@@ -16,6 +16,15 @@ export interface LosoReport {
   voicesDir: string;
   /** MLPs averaged per fold (absent in reports written before ensembles: 1). */
   members?: number;
+  /** Seed of the first member (absent in reports written before it was recorded: 1). */
+  seed?: number;
+  /** Mixup's Beta(alpha, alpha) and label smoothing of the recipe (absent before they existed: 0). */
+  mixupAlpha?: number;
+  labelSmoothing?: number;
+  /** SpecAugment time warp's largest knot shift in frames (absent before it existed: 0). */
+  timeWarpFrames?: number;
+  /** Probability of the random microphone tilt (absent before it existed: 0). */
+  eqProbability?: number;
   /** Mean and worst accuracy of the first k members' ensemble, k = 1..members (each fold trains its members once). */
   byMembers?: { mean: number; worst: number }[];
   seconds: number;

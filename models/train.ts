@@ -29,6 +29,10 @@ const { values: args } = parseArgs({
     members: { type: "string", default: String(DEFAULT_TRAIN.members) },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     augment: { type: "string", default: String(DEFAULT_TRAIN.augmentCopies) },
+    mixup: { type: "string", default: String(DEFAULT_TRAIN.mixupAlpha) },
+    smooth: { type: "string", default: String(DEFAULT_TRAIN.labelSmoothing) },
+    "time-warp": { type: "string", default: String(DEFAULT_TRAIN.timeWarpFrames) },
+    eq: { type: "string", default: String(DEFAULT_TRAIN.recipe.eqProbability) },
     voices: { type: "string", default: "" },
     weights: { type: "string", default: "uint8" },
     "max-clips": { type: "string" },
@@ -45,6 +49,10 @@ if (args.help) {
   --members N       train N MLPs from seeds seed..seed+N-1 and ship their average (default ${DEFAULT_TRAIN.members})
   --jobs N          members trained at once, each in a worker on its own core (default: one per core)
   --augment N       augmented copies per training clip (0 = none; default ${DEFAULT_TRAIN.augmentCopies})
+  --mixup A         mixup of examples within a batch, weight ~ Beta(A, A) (0 = off; default ${DEFAULT_TRAIN.mixupAlpha})
+  --smooth E        label smoothing: 1 - E on the digit, E spread over all ten (default ${DEFAULT_TRAIN.labelSmoothing})
+  --time-warp N     SpecAugment time warp of augmented copies, up to N of the 32 frames (0 = off; default ${DEFAULT_TRAIN.timeWarpFrames})
+  --eq P            probability of a random microphone tilt (low and high shelves) on augmented copies (default ${DEFAULT_TRAIN.recipe.eqProbability})
   --weights E       how weights.bin stores them: uint8 kernels (a quarter of float32; default) or float16 (a half)
   --voices DIR      also train on the synthetic voices in DIR (made by deno task voices)
   --max-clips N     use only the first N training clips (smoke tests)`);
@@ -63,6 +71,10 @@ const options: TrainOptions = {
   seed: +args.seed,
   members: +args.members,
   augmentCopies: +args.augment,
+  mixupAlpha: +args.mixup,
+  labelSmoothing: +args.smooth,
+  timeWarpFrames: +args["time-warp"],
+  recipe: { ...DEFAULT_TRAIN.recipe, eqProbability: +args.eq },
   voicesDir: args.voices,
 };
 const config: FeatureConfig = DEFAULT_FEATURES;

@@ -2,12 +2,12 @@
  * Turning clips into examples and examples into a trained MLP. Used by `deno task train`, by
  * `deno task eval --loso` (one model per held-out speaker) and by the training smoke test.
  */
-import { augmentClip, type AugmentRecipe, DEFAULT_RECIPE, specAugment } from "../dsp/augment.ts";
+import { augmentClip, type AugmentRecipe, DEFAULT_RECIPE, specAugment, timeWarp } from "../dsp/augment.ts";
 import { type FeatureConfig, featureLength, type FeatureStats } from "../dsp/config.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 import { computeStats, extractFeatures, normalize } from "../dsp/features.ts";
 import { resample } from "../dsp/resample.ts";
-import { type Random, seededRandom, shuffle } from "../dsp/random.ts";
+import { betaSample, type Random, seededRandom, shuffle } from "../dsp/random.ts";
 import { AudioError } from "../dsp/errors.ts";
 import { buildMlp, type MlpOptions, SEED_MLP } from "./mlp.ts";
 import { type Classifier, classifyClips } from "./classifier.ts";
@@ -30,10 +30,17 @@ export interface TrainOptions extends MlpOptions {
   recipe: AugmentRecipe;
   /** SpecAugment masks on augmented copies. */
   specAugment: boolean;
+  /** SpecAugment time warp on augmented copies: the most frames the warp's knot moves (0 = off). */
+  timeWarpFrames: number;
   /** Folder of synthetic voices (`deno task voices`) mixed into training, or "" for none. */
   voicesDir: string;
   /** MLPs trained from seeds seed, seed+1, ... and averaged into one model (models/ensemble.ts). */
   members: number;
+  /** Mixup (Zhang et al. 2018): each batch is blended with a shuffled copy of itself, inputs and targets alike,
+   * by a weight drawn from Beta(alpha, alpha); 0 = off. */
+  mixupAlpha: number;
+  /** Label smoothing: the target keeps 1 - e on its digit and spreads e over all ten; 0 = off. */
+  labelSmoothing: number;
 }
 
 /** The shipped recipe, but for the synthetic voices, whose folder `deno task voices` must make first. */
@@ -44,8 +51,11 @@ export const DEFAULT_TRAIN: TrainOptions = {
   augmentCopies: 2,
   recipe: DEFAULT_RECIPE,
   specAugment: true,
+  timeWarpFrames: 0,
   voicesDir: "",
   members: 2,
+  mixupAlpha: 0,
+  labelSmoothing: 0,
 };
 
 /** Reads and resamples audio files to the model rate. */
@@ -73,16 +83,21 @@ export interface Examples {
 }
 
 /** Features of every clip plus `augmentCopies` seeded augmentations of it. Clips with no speech are skipped. */
-export function makeExamples(clips: LabelledAudio[], config: FeatureConfig, options: Pick<TrainOptions, "augmentCopies" | "recipe" | "specAugment" | "seed">): Examples {
+export function makeExamples(
+  clips: LabelledAudio[],
+  config: FeatureConfig,
+  options: Pick<TrainOptions, "augmentCopies" | "recipe" | "specAugment" | "timeWarpFrames" | "seed">,
+): Examples {
   const random = seededRandom(options.seed * 7919 + 17);
   const babble = clips.map((c) => c.samples);
   const perFrame = featureLength(config) / config.frames;
   const x: Float32Array[] = [];
   const y: number[] = [];
-  const add = (samples: Float32Array, digit: number, warp: number, masked: boolean, rnd: Random) => {
+  const add = (samples: Float32Array, digit: number, warp: number, augmented: boolean, rnd: Random) => {
     try {
-      const values = extractFeatures(samples, config, { warp }).values;
-      x.push(masked ? specAugment(values, config.frames, perFrame, rnd) : values);
+      let values = extractFeatures(samples, config, { warp }).values;
+      if (augmented && options.timeWarpFrames > 0) values = timeWarp(values, config.frames, perFrame, options.timeWarpFrames, rnd);
+      x.push(augmented && options.specAugment ? specAugment(values, config.frames, perFrame, rnd) : values);
       y.push(digit);
     } catch (e) {
       if (!(e instanceof AudioError)) throw e; // an augmentation that drowned the speech: leave it out
@@ -92,7 +107,7 @@ export function makeExamples(clips: LabelledAudio[], config: FeatureConfig, opti
     add(clip.samples, clip.digit, 1, false, random);
     for (let k = 0; k < options.augmentCopies; k++) {
       const augmented = augmentClip(clip.samples, config.sampleRate, options.recipe, random, babble);
-      add(augmented.samples, clip.digit, augmented.warp, options.specAugment, random);
+      add(augmented.samples, clip.digit, augmented.warp, true, random);
     }
   }
   return { x, y };
@@ -131,20 +146,22 @@ export async function trainMlp(
   try {
     const order = Array.from({ length: n }, (_, i) => i);
     const batchX = new Float32Array(options.batchSize * width);
+    const batchY = new Float32Array(options.batchSize * 10);
+    // Its own stream, so that a recipe without mixup shuffles exactly as before.
+    const mixRandom = seededRandom(options.seed * 31 + 5);
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       shuffle(order, random);
       let lossSum = 0;
       let correctSum = 0;
       for (let start = 0; start < n; start += options.batchSize) {
         const size = Math.min(options.batchSize, n - start);
-        const labels = new Int32Array(size);
-        for (let b = 0; b < size; b++) {
-          batchX.set(xs.subarray(order[start + b] * width, (order[start + b] + 1) * width), b * width);
-          labels[b] = examples.y[order[start + b]];
-        }
+        const picked = order.slice(start, start + size);
+        fillTargets(batchY, picked.map((i) => examples.y[i]), options.labelSmoothing);
+        picked.forEach((i, b) => batchX.set(xs.subarray(i * width, (i + 1) * width), b * width));
+        if (options.mixupAlpha > 0) mixBatch(batchX, batchY, size, width, options.mixupAlpha, mixRandom);
         const [input, target] = tf.tidy(() => [
           tf.tensor2d(batchX.subarray(0, size * width), [size, width]),
-          tf.oneHot(tf.tensor1d(labels, "int32"), 10),
+          tf.tensor2d(batchY.subarray(0, size * 10), [size, 10]),
         ]);
         const result = await model.trainOnBatch(input, target) as number[];
         tf.dispose([input, target]);
@@ -157,6 +174,29 @@ export async function trainMlp(
     Math.random = realRandom;
   }
   return model;
+}
+
+/** One-hot rows of `digits` into `out`, smoothed: 1 - e + e/10 on the digit, e/10 elsewhere. */
+export function fillTargets(out: Float32Array, digits: number[], smoothing: number): void {
+  digits.forEach((digit, b) => {
+    for (let k = 0; k < 10; k++) out[b * 10 + k] = (k === digit ? 1 - smoothing : 0) + smoothing / 10;
+  });
+}
+
+/**
+ * Mixup in place over the first `size` rows: row b becomes lambda * row b + (1 - lambda) * row p(b) for a
+ * shuffled p, in the inputs and the targets, with one lambda per batch drawn from Beta(alpha, alpha).
+ */
+export function mixBatch(x: Float32Array, y: Float32Array, size: number, width: number, alpha: number, random: Random): void {
+  const lambda = betaSample(random, alpha, alpha);
+  const partner = shuffle(Array.from({ length: size }, (_, i) => i), random);
+  const x0 = x.slice(0, size * width);
+  const y0 = y.slice(0, size * 10);
+  for (let b = 0; b < size; b++) {
+    const p = partner[b];
+    for (let i = 0; i < width; i++) x[b * width + i] = lambda * x0[b * width + i] + (1 - lambda) * x0[p * width + i];
+    for (let k = 0; k < 10; k++) y[b * 10 + k] = lambda * y0[b * 10 + k] + (1 - lambda) * y0[p * 10 + k];
+  }
 }
 
 /** Frees a trained model with its optimizer's slots (model.dispose() alone leaves Adam's tensors). */

@@ -11,7 +11,9 @@ import {
   padWithSilence,
   pinkNoise,
   reverberate,
+  shelve,
   specAugment,
+  timeWarp,
   whiteNoise,
 } from "../dsp/augment.ts";
 import { seededRandom } from "../dsp/random.ts";
@@ -60,12 +62,44 @@ Deno.test("padWithSilence, reverberate and bandLimit keep lengths; reverb keeps 
   assert.equal(bandLimit(high, 8000, 300, 3000).length, high.length);
 });
 
+Deno.test("shelve: a low shelf moves a 100 Hz tone by its gain and leaves 3 kHz; a high shelf the reverse", () => {
+  const low = tone(100, 1, 8000, 0.3), high = tone(3000, 1, 8000, 0.3);
+  const change = (x: Float32Array, y: Float32Array) => rmsDb(y.subarray(4000)) - rmsDb(x.subarray(4000));
+  for (const gain of [-10, 6]) {
+    assert.ok(Math.abs(change(low, shelve(low, 8000, "low", 400, gain)) - gain) < 0.5);
+    assert.ok(Math.abs(change(high, shelve(high, 8000, "low", 400, gain))) < 0.5);
+    assert.ok(Math.abs(change(high, shelve(high, 8000, "high", 1500, gain)) - gain) < 0.5);
+    assert.ok(Math.abs(change(low, shelve(low, 8000, "high", 1500, gain))) < 0.5);
+  }
+});
+
 Deno.test("specAugment masks with zeros and keeps the shape", () => {
   const values = new Float32Array(32 * 40).fill(1);
   const masked = specAugment(values, 32, 40, seededRandom(4), { timeMasks: 1, maxTime: 4, freqMasks: 1, maxFreq: 3 });
   assert.equal(masked.length, values.length);
   const zeros = masked.filter((v) => v === 0).length;
   assert.ok(zeros <= 4 * 40 + 3 * 32);
+});
+
+Deno.test("timeWarp moves time unevenly: ends kept, a ramp stays monotone, its middle shifts, repeatable", () => {
+  const frames = 32, bins = 2;
+  // Bin 0 is the frame index (a ramp in time), bin 1 a constant: warping must move the first, never the second.
+  const values = Float32Array.from({ length: frames * bins }, (_, i) => (i % bins === 0 ? Math.floor(i / bins) : 5));
+  let shifted = 0;
+  for (let seed = 1; seed <= 20; seed++) {
+    const warped = timeWarp(values, frames, bins, 4, seededRandom(seed));
+    assert.deepEqual(warped, timeWarp(values, frames, bins, 4, seededRandom(seed)));
+    const ramp = Array.from({ length: frames }, (_, t) => warped[t * bins]);
+    assert.equal(ramp[0], 0);
+    assert.ok(Math.abs(ramp[frames - 1] - (frames - 1)) < 1e-4);
+    ramp.slice(1).forEach((v, t) => assert.ok(v >= ramp[t] - 1e-5, `seed ${seed}: monotone at ${t}`));
+    // A knot moved by at most 4 frames: no frame reads further than 4 frames from its own place.
+    ramp.forEach((v, t) => assert.ok(Math.abs(v - t) <= 4 + 1e-4, `seed ${seed}: frame ${t} reads ${v}`));
+    assert.ok(Array.from({ length: frames }, (_, t) => warped[t * bins + 1]).every((v) => Math.abs(v - 5) < 1e-6));
+    if (Math.max(...ramp.map((v, t) => Math.abs(v - t))) > 0.5) shifted++;
+  }
+  assert.ok(shifted >= 10, `${shifted} of 20 warps moved the middle by over half a frame`);
+  assert.deepEqual(timeWarp(values, frames, bins, 0, seededRandom(1)), values);
 });
 
 Deno.test("augmentClip is deterministic under a seed and differs across seeds", () => {

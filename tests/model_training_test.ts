@@ -6,7 +6,17 @@ import { listClips, officialSplit } from "../models/fsdd.ts";
 import { float32ToFloat16Bits } from "../models/model_format.ts";
 import { evaluate, rocAucOneVsRest } from "../models/metrics.ts";
 import { initTf, tf } from "../models/tfjs.ts";
-import { DEFAULT_TRAIN, disposeModel, loadAudio, makeExamples, predictAudio, trainOnAudio } from "../models/training.ts";
+import {
+  DEFAULT_TRAIN,
+  disposeModel,
+  fillTargets,
+  loadAudio,
+  makeExamples,
+  mixBatch,
+  predictAudio,
+  trainOnAudio,
+} from "../models/training.ts";
+import { betaSample, seededRandom } from "../dsp/random.ts";
 import { FSDD } from "./helpers.ts";
 
 await initTf();
@@ -30,6 +40,50 @@ Deno.test("metrics: accuracy, F1 and ROC AUC on a hand-made case", () => {
   assert.deepEqual(e.confusion, [[1, 1], [0, 2]]);
   assert.equal(e.perClass[1].precision, 2 / 3);
   assert.equal(rocAucOneVsRest([true, false, true, false], [0.9, 0.1, 0.8, 0.85]), 0.75);
+});
+
+Deno.test("fillTargets: one-hot rows, smoothed rows that still sum to 1", () => {
+  const y = new Float32Array(20);
+  fillTargets(y, [3, 7], 0);
+  assert.deepEqual(Array.from(y.subarray(0, 10)), [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+  fillTargets(y, [3, 7], 0.1);
+  assert.ok(Math.abs(y[13 + 4] - 0.91) < 1e-6 && Math.abs(y[10] - 0.01) < 1e-6);
+  assert.ok(Math.abs(y.subarray(10).reduce((a, b) => a + b, 0) - 1) < 1e-6);
+});
+
+Deno.test("mixBatch blends each row with one partner by one weight, inputs and targets alike, repeatably", () => {
+  const size = 4, width = 3;
+  const x = Float32Array.from({ length: 32 }, (_, i) => (i < size * width ? Math.floor(i / width) : -1)); // row b = [b, b, b]
+  const y = new Float32Array(8 * 10);
+  fillTargets(y, [0, 1, 2, 3], 0);
+  const [x1, y1] = [x.slice(), y.slice()];
+  mixBatch(x1, y1, size, width, 0.4, seededRandom(3));
+  const [x2, y2] = [x.slice(), y.slice()];
+  mixBatch(x2, y2, size, width, 0.4, seededRandom(3));
+  assert.deepEqual([x1, y1], [x2, y2]);
+  assert.ok(x1.subarray(size * width).every((v) => v === -1), "rows past the batch are left alone");
+  for (let b = 0; b < size; b++) {
+    const row = y1.subarray(b * 10, b * 10 + 10);
+    assert.ok(Math.abs(row.reduce((a, v) => a + v, 0) - 1) < 1e-6);
+    // Input row b is lambda * b + (1 - lambda) * p: the same mix as its target's weights on digits b and p.
+    const expected = row.reduce((a, v, d) => a + v * d, 0);
+    assert.ok(Math.abs(x1[b * width] - expected) < 1e-5, `row ${b}: ${x1[b * width]} vs ${expected}`);
+  }
+  assert.notDeepEqual(x1, x, "something was mixed");
+});
+
+Deno.test("betaSample: in [0, 1], with Beta(a, b)'s mean a / (a + b)", () => {
+  for (const [a, b] of [[0.2, 0.2], [2, 5], [1, 1]]) {
+    const random = seededRandom(11);
+    const draws = Array.from({ length: 20000 }, () => betaSample(random, a, b));
+    assert.ok(draws.every((v) => v >= 0 && v <= 1));
+    const mean = draws.reduce((s, v) => s + v, 0) / draws.length;
+    assert.ok(Math.abs(mean - a / (a + b)) < 0.01, `Beta(${a}, ${b}): mean ${mean}`);
+  }
+  // Beta(0.2, 0.2) is U-shaped: most weights near 0 or 1, so most mixed examples stay close to one clip.
+  const random = seededRandom(5);
+  const u = Array.from({ length: 10000 }, () => betaSample(random, 0.2, 0.2));
+  assert.ok(u.filter((v) => v < 0.1 || v > 0.9).length > 0.5 * u.length);
 });
 
 Deno.test({
