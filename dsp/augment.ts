@@ -150,7 +150,8 @@ export function padWithSilence(samples: Float32Array, before: number, after: num
 
 /**
  * SpecAugment-style masks on a time-major feature grid [frames][bins]: `timeMasks` runs of up to
- * `maxTime` frames and `freqMasks` bands of up to `maxFreq` coefficients are set to 0, the mean after CMVN.
+ * `maxTime` frames and `freqMasks` bands of up to `maxFreq` coefficients are set to 0. Training masks features
+ * before normalization, where 0 is near the mean of the deltas but far above that of c0 (-200 to -380).
  */
 export function specAugment(
   values: Float32Array,
