@@ -130,7 +130,8 @@ export function shelve(samples: Float32Array, sampleRate: number, kind: "low" | 
   const a = Math.pow(10, gainDb / 40);
   const w0 = (2 * Math.PI * cornerHz) / sampleRate;
   const cos = Math.cos(w0);
-  const twoSqrtAAlpha = 2 * Math.sqrt(a) * (Math.sin(w0) / 2) * Math.SQRT2;
+  const alpha = (Math.sin(w0) / 2) * Math.SQRT2; // the cookbook's alpha at shelf slope S = 1
+  const twoSqrtAAlpha = 2 * Math.sqrt(a) * alpha;
   const sign = kind === "low" ? 1 : -1;
   const b0 = a * ((a + 1) - sign * (a - 1) * cos + twoSqrtAAlpha);
   const b1 = sign * 2 * a * ((a - 1) - sign * (a + 1) * cos);
