@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     /** Internal: run only these folds and write their results here (a worker of --jobs). */
     "fold-json": { type: "string" },
+    /** Internal: the parent's resolved recipe, so that a worker trains exactly it, every knob included. */
+    "recipe-json": { type: "string" },
   },
 });
 
@@ -76,6 +78,7 @@ if (args.smooth) recipe.labelSmoothing = +args.smooth;
 if (args["time-warp"]) recipe.timeWarpFrames = +args["time-warp"];
 if (args.eq) recipe.recipe.eqProbability = +args.eq;
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
+if (args["recipe-json"]) Object.assign(recipe, JSON.parse(args["recipe-json"]));
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
 
 if (args["fold-json"]) {
@@ -144,11 +147,7 @@ async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResu
   const groups = Array.from({ length: jobs }, (_, j) => held.filter((_, i) => i % jobs === j));
   const dir = await Deno.makeTempDir({ prefix: "loso-" });
   try {
-    const passOn = ["--model", args.model, "--data", args.data, "--voices", recipe.voicesDir];
-    passOn.push("--epochs", String(recipe.epochs), "--augment", String(recipe.augmentCopies), "--members", String(recipe.members));
-    passOn.push("--hidden", recipe.hidden.join(","), "--dropout", recipe.dropout.join(","));
-    passOn.push("--mixup", String(recipe.mixupAlpha), "--smooth", String(recipe.labelSmoothing), "--time-warp", String(recipe.timeWarpFrames));
-    passOn.push("--eq", String(recipe.recipe.eqProbability), "--seed", String(recipe.seed));
+    const passOn = ["--model", args.model, "--data", args.data, "--recipe-json", JSON.stringify(recipe)];
     if (maxClips) passOn.push("--max-clips", String(maxClips));
     const statuses = await Promise.all(groups.map((group, j) =>
       new Deno.Command(Deno.execPath(), {
