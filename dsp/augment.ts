@@ -151,26 +151,32 @@ export function padWithSilence(samples: Float32Array, before: number, after: num
 
 /**
  * SpecAugment-style masks on a time-major feature grid [frames][bins]: `timeMasks` runs of up to
- * `maxTime` frames and `freqMasks` bands of up to `maxFreq` coefficients are set to 0. Training masks features
- * before normalization, where 0 is near the mean of the deltas but far above that of c0 (-200 to -380).
+ * `maxTime` frames and `freqMasks` bands of up to `maxFreq` coefficients are blanked. `fill` "zero" sets them
+ * to 0, which training (masking before normalization) sees as 0 where c0 is -200 to -380: a masked run
+ * looks like a loud flat sound. "mean" sets each masked value to its coefficient's mean over this grid, which
+ * hides what was there without drawing anything new.
  */
 export function specAugment(
   values: Float32Array,
   frames: number,
   bins: number,
   random: Random,
-  { timeMasks = 1, maxTime = 4, freqMasks = 1, maxFreq = 3 } = {},
+  { timeMasks = 1, maxTime = 4, freqMasks = 1, maxFreq = 3, fill = "zero" as "zero" | "mean" } = {},
 ): Float32Array {
   const out = values.slice();
+  const blank = new Float32Array(bins);
+  if (fill === "mean") {
+    for (let t = 0; t < frames; t++) for (let k = 0; k < bins; k++) blank[k] += values[t * bins + k] / frames;
+  }
   for (let m = 0; m < timeMasks; m++) {
     const width = Math.floor(random() * (maxTime + 1));
     const start = Math.floor(random() * Math.max(1, frames - width));
-    for (let t = start; t < start + width; t++) out.fill(0, t * bins, (t + 1) * bins);
+    for (let t = start; t < start + width; t++) out.set(blank, t * bins);
   }
   for (let m = 0; m < freqMasks; m++) {
     const width = Math.floor(random() * (maxFreq + 1));
     const start = Math.floor(random() * Math.max(1, bins - width));
-    for (let t = 0; t < frames; t++) out.fill(0, t * bins + start, t * bins + start + width);
+    for (let t = 0; t < frames; t++) out.set(blank.subarray(start, start + width), t * bins + start);
   }
   return out;
 }

@@ -25,15 +25,23 @@ export interface FeatureConfig {
   /** Number of frames of the fixed time grid the speech is mapped onto. */
   frames: number;
   /**
+   * Cosines kept per coefficient along the time grid: each coefficient's `frames` values become the lowest
+   * `timeDct` terms of their orthonormal DCT-II (scipy.fft.dct(type=2, norm="ortho") along time, truncated),
+   * a smooth summary of its trajectory, timeDct/frames of the grid's size. Absent or 0: the grid itself.
+   */
+  timeDct?: number;
+  /**
    * "stretch": the speech segment is linearly resampled in time to `frames` frames (speaking-rate invariant);
    * "center": the speech is centred and zero-padded or cropped to `frames` frames.
    */
   timeGrid: "stretch" | "center";
   /**
    * Per-utterance normalization of each coefficient over time: "mean" subtracts its mean (CMN: removes the
-   * microphone's colour), "meanvar" also divides by its deviation (CMVN), "none" leaves it.
+   * microphone's colour), "meanvar" also divides by its deviation (CMVN), "level" subtracts only the
+   * loudness (c0's mean; with log-mel features, the mean of every band), so that how loud a clip was recorded
+   * stops mattering and its spectral shape is left whole; "none" leaves it.
    */
-  utteranceNorm: "none" | "mean" | "meanvar";
+  utteranceNorm: "none" | "mean" | "meanvar" | "level";
   /**
    * Vocal-tract warps of the mel filterbank under which a clip is seen at prediction; the model's probabilities
    * for the views are averaged (test-time frequency-warp normalization: a voice whose formants sit higher or
@@ -101,6 +109,10 @@ export const DEFAULT_FEATURES: FeatureConfig = {
 
 /** Length of the flat feature vector the model takes. */
 export function featureLength(config: FeatureConfig): number {
-  const perFrame = (config.nMfcc > 0 ? config.nMfcc : config.nMels) * (config.deltas ? 2 : 1);
-  return perFrame * config.frames;
+  return valuesPerFrame(config) * (config.timeDct || config.frames);
+}
+
+/** Values per frame of the time grid: cepstral (or mel) coefficients, and their deltas. */
+function valuesPerFrame(config: FeatureConfig): number {
+  return (config.nMfcc > 0 ? config.nMfcc : config.nMels) * (config.deltas ? 2 : 1);
 }

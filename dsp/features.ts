@@ -7,10 +7,13 @@
 import type { FeatureConfig, FeatureStats } from "./config.ts";
 import { featureLength } from "./config.ts";
 import { findSpeech, type SpeechSegment } from "./speech.ts";
-import { melSpectrogram, mfcc, powerSpectrogram, powerToDb, type Spectrogram } from "./spectrogram.ts";
+import { dctMatrix, melSpectrogram, mfcc, powerSpectrogram, powerToDb, type Spectrogram } from "./spectrogram.ts";
 
 export interface Features {
-  /** Flat, time-major [frames][coefficients], length featureLength(config); not yet normalized. */
+  /**
+   * Flat, length featureLength(config), not yet normalized: time-major [frames][coefficients], or with
+   * config.timeDct coefficient-major [coefficients][timeDct].
+   */
   values: Float32Array;
   /**
    * The clip seen under each of config.testWarps, in that order (the model averages its answers over them);
@@ -27,13 +30,18 @@ export interface FeatureOptions {
   warp?: number;
   /** Skip speech finding (the caller already cut the clip). */
   segment?: SpeechSegment;
+  /**
+   * Applied to the time grid (flat [frames][perFrame]) before any time DCT (training only: SpecAugment
+   * masks and time warps act on frames, whatever the model is fed).
+   */
+  augmentGrid?: (grid: Float32Array, frames: number, perFrame: number) => Float32Array;
 }
 
 export function extractFeatures(samples: Float32Array, config: FeatureConfig, options: FeatureOptions = {}): Features {
   const speech = options.segment ?? findSpeech(samples, config.sampleRate, config.speech);
   const power = powerSpectrogram(samples.subarray(speech.start, speech.end), config.nFft, config.hopLength);
   if (options.warp !== undefined) {
-    const { values, logMel } = gridUnderWarp(power, config, options.warp);
+    const { values, logMel } = gridUnderWarp(power, config, options.warp, options.augmentGrid);
     return { values, views: [values], logMel, speech };
   }
   const warps = config.testWarps ?? [1];
@@ -43,15 +51,25 @@ export function extractFeatures(samples: Float32Array, config: FeatureConfig, op
   return { values: plain.values, views, logMel: plain.logMel, speech };
 }
 
-/** Power spectrogram -> mel (filterbank warped by `warp`) -> dB -> MFCC (+ deltas) -> fixed time grid. */
-function gridUnderWarp(power: Spectrogram, config: FeatureConfig, warp: number): { values: Float32Array; logMel: Spectrogram } {
+/** Power spectrogram -> mel (filterbank warped by `warp`) -> dB -> MFCC (+ deltas) -> fixed time grid (-> time DCT). */
+function gridUnderWarp(
+  power: Spectrogram,
+  config: FeatureConfig,
+  warp: number,
+  augmentGrid?: FeatureOptions["augmentGrid"],
+): { values: Float32Array; logMel: Spectrogram } {
   const logMel = powerToDb(melSpectrogram(power, config, warp), config.amin, config.topDb);
   let coefficients = config.nMfcc > 0 ? mfcc(logMel, config.nMfcc) : logMel;
+  if (config.utteranceNorm === "level") coefficients = removeLevel(coefficients, config.nMfcc > 0);
   if (config.deltas) coefficients = appendDeltas(coefficients);
-  if (config.utteranceNorm !== "none") coefficients = normalizeOverTime(coefficients, config.utteranceNorm === "meanvar");
-  const grid = config.timeGrid === "stretch" ? stretchFrames(coefficients, config.frames) : centerFrames(coefficients, config.frames);
-  if (grid.data.length !== featureLength(config)) throw new Error("feature length does not match the config");
-  return { values: grid.data, logMel };
+  if (config.utteranceNorm === "mean" || config.utteranceNorm === "meanvar") {
+    coefficients = normalizeOverTime(coefficients, config.utteranceNorm === "meanvar");
+  }
+  let grid = config.timeGrid === "stretch" ? stretchFrames(coefficients, config.frames) : centerFrames(coefficients, config.frames);
+  if (augmentGrid) grid = { ...grid, data: augmentGrid(grid.data, grid.frames, grid.bins) };
+  const values = config.timeDct ? timeCosines(grid, config.timeDct) : grid.data;
+  if (values.length !== featureLength(config)) throw new Error("feature length does not match the config");
+  return { values, logMel };
 }
 
 /** (x - mean) / std per value, with the statistics saved in features.json. */
@@ -96,6 +114,22 @@ export function appendDeltas(spec: Spectrogram): Spectrogram {
   return { data: out, frames, bins: bins * 2 };
 }
 
+/**
+ * Subtracts the clip's loudness: c0's mean over time from c0 (`cepstral`), or else the mean over every band and
+ * frame from all of them. A gain of g dB adds g to every log-mel band, hence g * sqrt(nMels) to c0 and nothing
+ * to the other coefficients (orthonormal DCT), so either way the result no longer depends on the gain.
+ */
+export function removeLevel(spec: Spectrogram, cepstral: boolean): Spectrogram {
+  const { frames, bins } = spec;
+  const data = spec.data.slice();
+  const counted = cepstral ? 1 : bins;
+  let sum = 0;
+  for (let t = 0; t < frames; t++) for (let k = 0; k < counted; k++) sum += data[t * bins + k];
+  const mean = sum / (frames * counted);
+  for (let t = 0; t < frames; t++) for (let k = 0; k < counted; k++) data[t * bins + k] -= mean;
+  return { data, frames, bins };
+}
+
 /** Subtracts each coefficient's mean over time and, with `variance`, divides by its deviation (CMN / CMVN). */
 export function normalizeOverTime(spec: Spectrogram, variance: boolean): Spectrogram {
   const { frames, bins } = spec;
@@ -113,6 +147,25 @@ export function normalizeOverTime(spec: Spectrogram, variance: boolean): Spectro
     for (let t = 0; t < frames; t++) out[t * bins + k] = (spec.data[t * bins + k] - mean) / std;
   }
   return { data: out, frames, bins };
+}
+
+/**
+ * The lowest `count` orthonormal DCT-II terms of each coefficient's trajectory over the grid's frames
+ * (scipy.fft.dct(grid, type=2, norm="ortho", axis=0)[:count].T), flat [bins][count]. The grid's
+ * slow movements survive, frame-to-frame jitter does not; with count = frames it is a rotation (nothing lost).
+ */
+export function timeCosines(grid: Spectrogram, count: number): Float32Array {
+  const { frames, bins } = grid;
+  const m = dctMatrix(frames, count);
+  const out = new Float32Array(bins * count);
+  for (let k = 0; k < bins; k++) {
+    for (let c = 0; c < count; c++) {
+      let acc = 0;
+      for (let t = 0; t < frames; t++) acc += m[c * frames + t] * grid.data[t * bins + k];
+      out[k * count + c] = acc;
+    }
+  }
+  return out;
 }
 
 /** Linear interpolation along time onto exactly `frames` frames (frame centres aligned at both ends). */

@@ -172,7 +172,7 @@ export function powerToDb(spec: Spectrogram, amin: number, topDb: number | null)
 
 const dcts = new Map<string, Float32Array>();
 /** Orthonormal DCT-II matrix [nOut][nIn] (scipy.fftpack.dct(type=2, norm="ortho"), what librosa uses). */
-function dctMatrix(nIn: number, nOut: number): Float32Array {
+export function dctMatrix(nIn: number, nOut: number): Float32Array {
   const key = `${nIn}:${nOut}`;
   let m = dcts.get(key);
   if (!m) {

@@ -1,6 +1,6 @@
 /**
  * deno task eval [--model models/digits] [--data DIR] [--loso] [--jobs N] [--epochs N] [--augment N] [--members N]
- *   [--hidden 512,256,128] [--dropout 0.3,0.3,0.2] [--mixup A] [--smooth E] [--time-warp N] [--eq P] [--seed N]   (each overrides the model's own recipe, for comparisons)
+ *   [--hidden 512,256,128] [--dropout 0.3,0.3,0.2] [--mixup A] [--smooth E] [--time-warp N] [--eq P] [--mask-fill zero|mean] [--seed N]   (each overrides the model's own recipe, for comparisons)
  * Scores the model folder on FSDD's official test split (accuracy, per-class P/R/F1, confusion, ROC AUC),
  * and with --loso re-trains the model's own recipe six times, each time leaving one speaker out entirely
  * (its clips and any statistics of them), and tests on that speaker. Writes metrics.json and plots/.
@@ -15,7 +15,7 @@ import { epochPrinter } from "./progress.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots } from "./report.ts";
 import { initTf } from "./tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
-import { DEFAULT_TRAIN, loadAudio, loadVoices, predictAudio, type TrainOptions, trainMembers } from "./training.ts";
+import { DEFAULT_TRAIN, loadAudio, loadVoices, parseMaskFill, predictAudio, type TrainOptions, trainMembers } from "./training.ts";
 import type { Clip } from "./fsdd.ts";
 import type { FeatureConfig } from "../dsp/config.ts";
 
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     smooth: { type: "string" },
     "time-warp": { type: "string" },
     eq: { type: "string" },
+    "mask-fill": { type: "string" },
     seed: { type: "string" },
     voices: { type: "string" },
     speakers: { type: "string" },
@@ -63,9 +64,9 @@ const clips = listClips(args.data);
 const { test } = officialSplit(clips);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 // A recipe stored before a knot existed ran without it, whatever today's default: one MLP (before ensembles),
-// no mixup, smoothing, time warp or microphone tilt.
+// no mixup, smoothing, time warp or microphone tilt, and masks that leave zeros.
 const stored = metrics.training as Partial<TrainOptions>;
-const recipe: TrainOptions = { ...DEFAULT_TRAIN, members: 1, mixupAlpha: 0, labelSmoothing: 0, timeWarpFrames: 0, ...stored };
+const recipe: TrainOptions = { ...DEFAULT_TRAIN, members: 1, mixupAlpha: 0, labelSmoothing: 0, timeWarpFrames: 0, maskFill: "zero", ...stored };
 recipe.recipe = { ...DEFAULT_TRAIN.recipe, eqProbability: 0, ...stored.recipe };
 if (args.seed) recipe.seed = +args.seed;
 if (args.epochs) recipe.epochs = +args.epochs;
@@ -77,6 +78,7 @@ if (args.mixup) recipe.mixupAlpha = +args.mixup;
 if (args.smooth) recipe.labelSmoothing = +args.smooth;
 if (args["time-warp"]) recipe.timeWarpFrames = +args["time-warp"];
 if (args.eq) recipe.recipe.eqProbability = +args.eq;
+if (args["mask-fill"]) recipe.maskFill = parseMaskFill(args["mask-fill"]);
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
 if (args["recipe-json"]) Object.assign(recipe, JSON.parse(args["recipe-json"]));
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
@@ -175,6 +177,7 @@ function summarize(folds: FoldResult[], recipe: TrainOptions, seconds: number): 
     worst: worst.accuracy,
     worstSpeaker: worst.speaker,
     confusion,
+    confusionBySpeaker: Object.fromEntries(folds.map((f) => [f.speaker, f.confusion])),
     epochs: recipe.epochs,
     augmentCopies: recipe.augmentCopies,
     voicesDir: recipe.voicesDir,
@@ -184,6 +187,7 @@ function summarize(folds: FoldResult[], recipe: TrainOptions, seconds: number): 
     labelSmoothing: recipe.labelSmoothing,
     timeWarpFrames: recipe.timeWarpFrames,
     eqProbability: recipe.recipe.eqProbability,
+    maskFill: recipe.maskFill,
     byMembers: folds[0].byMembers.map((_, k) => {
       const accuracies = folds.map((f) => f.byMembers[k]);
       return { mean: accuracies.reduce((a, b) => a + b, 0) / accuracies.length, worst: Math.min(...accuracies) };

@@ -11,6 +11,8 @@ export interface LosoReport {
   worstSpeaker: string;
   /** Summed confusion over the six folds. */
   confusion: number[][];
+  /** Each held-out speaker's own confusion (absent in reports written before it was kept). */
+  confusionBySpeaker?: Record<string, number[][]>;
   epochs: number;
   augmentCopies: number;
   voicesDir: string;
@@ -25,6 +27,8 @@ export interface LosoReport {
   timeWarpFrames?: number;
   /** Probability of the random microphone tilt (absent before it existed: 0). */
   eqProbability?: number;
+  /** What SpecAugment masks leave (absent before it was a choice: "zero"). */
+  maskFill?: "zero" | "mean";
   /** Mean and worst accuracy of the first k members' ensemble, k = 1..members (each fold trains its members once). */
   byMembers?: { mean: number; worst: number }[];
   seconds: number;

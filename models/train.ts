@@ -1,5 +1,5 @@
 /**
- * deno task train [--data DIR] [--split official|all] [--name digits] [--voices .cache/voices] [--epochs 10] [--augment 2] [--members 2] ...
+ * deno task train [--data DIR] [--split official|all] [--name digits] [--voices .cache/voices] [--epochs 10] [--augment 2] [--members 2] [--features JSON] ...
  * Trains the MLP on FSDD (official split: takes 5-49; all: every clip) and writes models/<name>/.
  */
 import { parseArgs } from "node:util";
@@ -8,7 +8,7 @@ import { DEFAULT_FSDD_DIR, listClips, officialSplit } from "./fsdd.ts";
 import { saveModelFolder } from "./files.ts";
 import { epochPrinter } from "./progress.ts";
 import { initTf } from "./tfjs.ts";
-import { DEFAULT_TRAIN, disposeModel, loadAudio, loadVoices, predictAudio, type TrainOptions, trainOnAudio } from "./training.ts";
+import { DEFAULT_TRAIN, disposeModel, loadAudio, loadVoices, parseMaskFill, predictAudio, type TrainOptions, trainOnAudio } from "./training.ts";
 import { evaluate } from "./metrics.ts";
 import { writeMetrics, writeOfficialPlots } from "./report.ts";
 
@@ -33,8 +33,10 @@ const { values: args } = parseArgs({
     smooth: { type: "string", default: String(DEFAULT_TRAIN.labelSmoothing) },
     "time-warp": { type: "string", default: String(DEFAULT_TRAIN.timeWarpFrames) },
     eq: { type: "string", default: String(DEFAULT_TRAIN.recipe.eqProbability) },
+    "mask-fill": { type: "string", default: DEFAULT_TRAIN.maskFill },
     voices: { type: "string", default: "" },
     weights: { type: "string", default: "uint8" },
+    features: { type: "string", default: "{}" },
     "max-clips": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -53,8 +55,10 @@ if (args.help) {
   --smooth E        label smoothing: 1 - E on the digit, E spread over all ten (default ${DEFAULT_TRAIN.labelSmoothing})
   --time-warp N     SpecAugment time warp of augmented copies, up to N of the 32 frames (0 = off; default ${DEFAULT_TRAIN.timeWarpFrames})
   --eq P            probability of a random microphone tilt (low and high shelves) on augmented copies (default ${DEFAULT_TRAIN.recipe.eqProbability})
+  --mask-fill F     what SpecAugment masks leave: zero or mean (each coefficient's mean over the clip; default ${DEFAULT_TRAIN.maskFill})
   --weights E       how weights.bin stores them: uint8 kernels (a quarter of float32; default) or float16 (a half)
   --voices DIR      also train on the synthetic voices in DIR (made by deno task voices)
+  --features JSON   feature settings that differ from dsp/config.ts DEFAULT_FEATURES, e.g. '{"timeDct":16,"deltas":false}'
   --max-clips N     use only the first N training clips (smoke tests)`);
   Deno.exit(0);
 }
@@ -74,10 +78,11 @@ const options: TrainOptions = {
   mixupAlpha: +args.mixup,
   labelSmoothing: +args.smooth,
   timeWarpFrames: +args["time-warp"],
+  maskFill: parseMaskFill(args["mask-fill"]),
   recipe: { ...DEFAULT_TRAIN.recipe, eqProbability: +args.eq },
   voicesDir: args.voices,
 };
-const config: FeatureConfig = DEFAULT_FEATURES;
+const config: FeatureConfig = { ...DEFAULT_FEATURES, ...featureOverrides(args.features) };
 await initTf();
 
 const clips = listClips(args.data);
@@ -114,3 +119,12 @@ await writeMetrics(dir, {
   official,
 });
 console.log(`wrote ${dir} (version ${version}) in ${trainingSeconds.toFixed(0)} s`);
+
+/** `--features` JSON: fields of FeatureConfig only, so that a misspelt one fails instead of being ignored. */
+function featureOverrides(json: string): Partial<FeatureConfig> {
+  const overrides = JSON.parse(json) as Partial<FeatureConfig>;
+  const known = new Set([...Object.keys(DEFAULT_FEATURES), "timeDct"]);
+  const unknown = Object.keys(overrides).filter((key) => !known.has(key));
+  if (unknown.length) throw new Error(`--features: no such feature setting: ${unknown.join(", ")} (see dsp/config.ts)`);
+  return overrides;
+}

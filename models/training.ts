@@ -3,7 +3,7 @@
  * `deno task eval --loso` (one model per held-out speaker) and by the training smoke test.
  */
 import { augmentClip, type AugmentRecipe, DEFAULT_RECIPE, specAugment, timeWarp } from "../dsp/augment.ts";
-import { type FeatureConfig, featureLength, type FeatureStats } from "../dsp/config.ts";
+import { type FeatureConfig, type FeatureStats } from "../dsp/config.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 import { computeStats, extractFeatures, normalize } from "../dsp/features.ts";
 import { resample } from "../dsp/resample.ts";
@@ -30,6 +30,8 @@ export interface TrainOptions extends MlpOptions {
   recipe: AugmentRecipe;
   /** SpecAugment masks on augmented copies. */
   specAugment: boolean;
+  /** What a mask leaves: 0 (as the first recipes did) or each coefficient's mean over the clip (dsp/augment.ts). */
+  maskFill: "zero" | "mean";
   /** SpecAugment time warp on augmented copies: the most frames the warp's knot moves (0 = off). */
   timeWarpFrames: number;
   /** Folder of synthetic voices (`deno task voices`) mixed into training, or "" for none. */
@@ -43,6 +45,12 @@ export interface TrainOptions extends MlpOptions {
   labelSmoothing: number;
 }
 
+/** A `--mask-fill` flag's value, checked. */
+export function parseMaskFill(value: string): TrainOptions["maskFill"] {
+  if (value !== "zero" && value !== "mean") throw new Error(`--mask-fill is zero or mean, not ${value}`);
+  return value;
+}
+
 /** The shipped recipe, but for the synthetic voices, whose folder `deno task voices` must make first. */
 export const DEFAULT_TRAIN: TrainOptions = {
   ...SEED_MLP,
@@ -51,6 +59,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   augmentCopies: 2,
   recipe: DEFAULT_RECIPE,
   specAugment: true,
+  maskFill: "zero",
   timeWarpFrames: 0,
   voicesDir: "",
   members: 2,
@@ -86,18 +95,19 @@ export interface Examples {
 export function makeExamples(
   clips: LabelledAudio[],
   config: FeatureConfig,
-  options: Pick<TrainOptions, "augmentCopies" | "recipe" | "specAugment" | "timeWarpFrames" | "seed">,
+  options: Pick<TrainOptions, "augmentCopies" | "recipe" | "specAugment" | "maskFill" | "timeWarpFrames" | "seed">,
 ): Examples {
   const random = seededRandom(options.seed * 7919 + 17);
   const babble = clips.map((c) => c.samples);
-  const perFrame = featureLength(config) / config.frames;
   const x: Float32Array[] = [];
   const y: number[] = [];
   const add = (samples: Float32Array, digit: number, warp: number, augmented: boolean, rnd: Random) => {
     try {
-      let values = extractFeatures(samples, config, { warp }).values;
-      if (augmented && options.timeWarpFrames > 0) values = timeWarp(values, config.frames, perFrame, options.timeWarpFrames, rnd);
-      x.push(augmented && options.specAugment ? specAugment(values, config.frames, perFrame, rnd) : values);
+      const augmentGrid = (grid: Float32Array, frames: number, perFrame: number) => {
+        if (options.timeWarpFrames > 0) grid = timeWarp(grid, frames, perFrame, options.timeWarpFrames, rnd);
+        return options.specAugment ? specAugment(grid, frames, perFrame, rnd, { fill: options.maskFill }) : grid;
+      };
+      x.push(extractFeatures(samples, config, { warp, augmentGrid: augmented ? augmentGrid : undefined }).values);
       y.push(digit);
     } catch (e) {
       if (!(e instanceof AudioError)) throw e; // an augmentation that drowned the speech: leave it out

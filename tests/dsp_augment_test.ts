@@ -73,12 +73,35 @@ Deno.test("shelve: a low shelf moves a 100 Hz tone by its gain and leaves 3 kHz;
   }
 });
 
-Deno.test("specAugment masks with zeros and keeps the shape", () => {
-  const values = new Float32Array(32 * 40).fill(1);
-  const masked = specAugment(values, 32, 40, seededRandom(4), { timeMasks: 1, maxTime: 4, freqMasks: 1, maxFreq: 3 });
-  assert.equal(masked.length, values.length);
-  const zeros = masked.filter((v) => v === 0).length;
-  assert.ok(zeros <= 4 * 40 + 3 * 32);
+Deno.test("specAugment blanks whole frames and whole coefficients, with zeros or each coefficient's mean", () => {
+  const frames = 32, bins = 40;
+  // Every value distinct, so that a blanked one is told from a kept one.
+  const values = Float32Array.from({ length: frames * bins }, (_, i) => 1000 + i);
+  const mean = (k: number) => Array.from({ length: frames }, (_, t) => values[t * bins + k]).reduce((a, b) => a + b) / frames;
+  let blanked = 0;
+  for (const fill of ["zero", "mean"] as const) {
+    for (let seed = 1; seed <= 10; seed++) {
+      const masked = specAugment(values, frames, bins, seededRandom(seed), { timeMasks: 1, maxTime: 4, freqMasks: 1, maxFreq: 3, fill });
+      assert.deepEqual(masked, specAugment(values, frames, bins, seededRandom(seed), { fill }));
+      const isBlank = (t: number, k: number) => Math.abs(masked[t * bins + k] - (fill === "zero" ? 0 : mean(k))) < 1e-3;
+      const wholeFrames = Array.from({ length: frames }, (_, t) => t).filter((t) =>
+        Array.from({ length: bins }, (_, k) => k).every((k) => isBlank(t, k))
+      );
+      const wholeBins = Array.from({ length: bins }, (_, k) => k).filter((k) =>
+        Array.from({ length: frames }, (_, t) => t).every((t) => isBlank(t, k))
+      );
+      assert.ok(wholeFrames.length <= 4 && wholeBins.length <= 3);
+      for (let t = 0; t < frames; t++) {
+        for (let k = 0; k < bins; k++) {
+          const kept = masked[t * bins + k] === values[t * bins + k];
+          // Each value is either kept or blanked as part of a masked frame or a masked coefficient.
+          assert.ok(kept || wholeFrames.includes(t) || wholeBins.includes(k), `${fill} seed ${seed}: (${t}, ${k})`);
+          if (!kept) blanked++;
+        }
+      }
+    }
+  }
+  assert.ok(blanked > 0, "some seed masks something");
 });
 
 Deno.test("timeWarp moves time unevenly: ends kept, a ramp stays monotone, its middle shifts, repeatable", () => {

@@ -5,6 +5,7 @@ import { loadClassifier, saveModelFolder } from "../models/files.ts";
 import { listClips, officialSplit } from "../models/fsdd.ts";
 import { float32ToFloat16Bits } from "../models/model_format.ts";
 import { evaluate, rocAucOneVsRest } from "../models/metrics.ts";
+import type { MetricsFile } from "../models/report.ts";
 import { initTf, tf } from "../models/tfjs.ts";
 import {
   DEFAULT_TRAIN,
@@ -139,14 +140,22 @@ Deno.test({
 });
 
 Deno.test({
-  name: "deno task eval --loso runs folds end to end in two worker processes (smoke: two speakers, 1 epoch, 300 clips)",
+  name:
+    "deno task eval --loso runs folds end to end in two worker processes and reports each speaker (smoke: two speakers, 1 epoch, 300 clips)",
   ignore: !FSDD,
   fn: async () => {
+    // A copy of the committed model folder, so that the report can be written and read back.
+    const dir = await Deno.makeTempDir({ prefix: "loso-smoke-" });
+    for (const file of ["model.json", "weights.bin", "features.json", "metrics.json"]) {
+      await Deno.copyFile(`models/digits/${file}`, `${dir}/${file}`);
+    }
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
         "models/eval.ts",
+        "--model",
+        dir,
         "--data",
         FSDD!,
         "--loso",
@@ -164,7 +173,6 @@ Deno.test({
         "0",
         "--max-clips",
         "300",
-        "--no-write",
       ],
       stdout: "piped",
       stderr: "piped",
@@ -178,5 +186,19 @@ Deno.test({
       assert.ok(+m[1] > 20, `a 1-epoch fold should still beat chance (10%): ${speaker} ${m[1]}%`);
     }
     assert.match(out, /leave-one-speaker-out: mean/);
+    const { loso } = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)) as MetricsFile;
+    await Deno.remove(dir, { recursive: true });
+    const total = (confusion: number[][]) => confusion.flat().reduce((a, b) => a + b, 0);
+    // Every clip of each held-out speaker is scored once, in that speaker's matrix and in the summed one.
+    assert.deepEqual(Object.keys(loso!.confusionBySpeaker!).sort(), ["lucas", "theo"]);
+    for (const speaker of ["theo", "lucas"]) {
+      const own = loso!.confusionBySpeaker![speaker];
+      assert.equal(total(own), 500);
+      assert.ok(Math.abs(own.reduce((hits, row, d) => hits + row[d], 0) / 500 - loso!.perSpeaker[speaker]) < 1e-9);
+    }
+    assert.deepEqual(
+      loso!.confusion,
+      loso!.confusionBySpeaker!.theo.map((row, i) => row.map((v, j) => v + loso!.confusionBySpeaker!.lucas[i][j])),
+    );
   },
 });
