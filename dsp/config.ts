@@ -101,6 +101,7 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   nMfcc: 20,
   deltas: true,
   frames: 32,
+  timeDct: 0,
   timeGrid: "stretch",
   utteranceNorm: "none",
   testWarps: [0.88, 0.94, 1, 1.06, 1.12],

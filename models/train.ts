@@ -123,7 +123,7 @@ console.log(`wrote ${dir} (version ${version}) in ${trainingSeconds.toFixed(0)} 
 /** `--features` JSON: fields of FeatureConfig only, so that a misspelt one fails instead of being ignored. */
 function featureOverrides(json: string): Partial<FeatureConfig> {
   const overrides = JSON.parse(json) as Partial<FeatureConfig>;
-  const known = new Set([...Object.keys(DEFAULT_FEATURES), "timeDct"]);
+  const known = new Set(Object.keys(DEFAULT_FEATURES));
   const unknown = Object.keys(overrides).filter((key) => !known.has(key));
   if (unknown.length) throw new Error(`--features: no such feature setting: ${unknown.join(", ")} (see dsp/config.ts)`);
   return overrides;

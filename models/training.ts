@@ -101,12 +101,12 @@ export function makeExamples(
   const babble = clips.map((c) => c.samples);
   const x: Float32Array[] = [];
   const y: number[] = [];
-  const add = (samples: Float32Array, digit: number, warp: number, augmented: boolean, rnd: Random) => {
+  const augmentGrid = (grid: Float32Array, frames: number, perFrame: number) => {
+    if (options.timeWarpFrames > 0) grid = timeWarp(grid, frames, perFrame, options.timeWarpFrames, random);
+    return options.specAugment ? specAugment(grid, frames, perFrame, random, { fill: options.maskFill }) : grid;
+  };
+  const add = (samples: Float32Array, digit: number, warp: number, augmented: boolean) => {
     try {
-      const augmentGrid = (grid: Float32Array, frames: number, perFrame: number) => {
-        if (options.timeWarpFrames > 0) grid = timeWarp(grid, frames, perFrame, options.timeWarpFrames, rnd);
-        return options.specAugment ? specAugment(grid, frames, perFrame, rnd, { fill: options.maskFill }) : grid;
-      };
       x.push(extractFeatures(samples, config, { warp, augmentGrid: augmented ? augmentGrid : undefined }).values);
       y.push(digit);
     } catch (e) {
@@ -114,10 +114,10 @@ export function makeExamples(
     }
   };
   for (const clip of clips) {
-    add(clip.samples, clip.digit, 1, false, random);
+    add(clip.samples, clip.digit, 1, false);
     for (let k = 0; k < options.augmentCopies; k++) {
       const augmented = augmentClip(clip.samples, config.sampleRate, options.recipe, random, babble);
-      add(augmented.samples, clip.digit, augmented.warp, true, random);
+      add(augmented.samples, clip.digit, augmented.warp, true);
     }
   }
   return { x, y };

@@ -149,45 +149,50 @@ Deno.test({
     for (const file of ["model.json", "weights.bin", "features.json", "metrics.json"]) {
       await Deno.copyFile(`models/digits/${file}`, `${dir}/${file}`);
     }
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "models/eval.ts",
-        "--model",
-        dir,
-        "--data",
-        FSDD!,
-        "--loso",
-        "--jobs",
-        "2",
-        "--speakers",
-        "theo,lucas",
-        "--voices",
-        "",
-        "--epochs",
-        "1",
-        "--members",
-        "2",
-        "--augment",
-        "0",
-        "--max-clips",
-        "300",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const out = new TextDecoder().decode(stdout);
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    for (const speaker of ["theo", "lucas"]) {
-      const m = new RegExp(`held out ${speaker}: ([\\d.]+)% \\(\\d+ clips; by members ([\\d.]+)%, ([\\d.]+)%\\)`).exec(out);
-      assert.ok(m, out);
-      assert.equal(m[1], m[3], "the fold's figure is the whole ensemble's");
-      assert.ok(+m[1] > 20, `a 1-epoch fold should still beat chance (10%): ${speaker} ${m[1]}%`);
+    let report: MetricsFile;
+    try {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "models/eval.ts",
+          "--model",
+          dir,
+          "--data",
+          FSDD!,
+          "--loso",
+          "--jobs",
+          "2",
+          "--speakers",
+          "theo,lucas",
+          "--voices",
+          "",
+          "--epochs",
+          "1",
+          "--members",
+          "2",
+          "--augment",
+          "0",
+          "--max-clips",
+          "300",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(stdout);
+      assert.equal(code, 0, new TextDecoder().decode(stderr));
+      for (const speaker of ["theo", "lucas"]) {
+        const m = new RegExp(`held out ${speaker}: ([\\d.]+)% \\(\\d+ clips; by members ([\\d.]+)%, ([\\d.]+)%\\)`).exec(out);
+        assert.ok(m, out);
+        assert.equal(m[1], m[3], "the fold's figure is the whole ensemble's");
+        assert.ok(+m[1] > 20, `a 1-epoch fold should still beat chance (10%): ${speaker} ${m[1]}%`);
+      }
+      assert.match(out, /leave-one-speaker-out: mean/);
+      report = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    assert.match(out, /leave-one-speaker-out: mean/);
-    const { loso } = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)) as MetricsFile;
-    await Deno.remove(dir, { recursive: true });
+    const { loso } = report;
     const total = (confusion: number[][]) => confusion.flat().reduce((a, b) => a + b, 0);
     // Every clip of each held-out speaker is scored once, in that speaker's matrix and in the summed one.
     assert.deepEqual(Object.keys(loso!.confusionBySpeaker!).sort(), ["lucas", "theo"]);
