@@ -44,8 +44,23 @@ const { values: args } = parseArgs({
     "fold-json": { type: "string" },
     /** Internal: the parent's resolved recipe, so that a worker trains exactly it, every knob included. */
     "recipe-json": { type: "string" },
+    help: { type: "boolean", short: "h" },
   },
 });
+
+if (args.help) {
+  console.log(`deno task eval [options]
+  --model DIR       model folder to score (default models/digits); its metrics.json gets the results
+  --data DIR        FSDD folder, default ${DEFAULT_FSDD_DIR}
+  --loso            also leave one speaker out, six times: retrain the model's own recipe on five speakers, test on the sixth
+  --speakers A,B    hold out only these speakers (with --loso)
+  --jobs N          folds run at once, each in its own process (default: one per core)
+  --no-write        print the results only; leave metrics.json and plots/ as they are
+  Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
+  --epochs N --augment N --members N --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N --voices DIR
+  --mixup A --smooth E --time-warp N --eq P --mask-fill zero|mean --max-clips N`);
+  Deno.exit(0);
+}
 
 interface FoldResult {
   speaker: string;

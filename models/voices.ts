@@ -163,8 +163,17 @@ if (import.meta.main) {
       "per-engine": { type: "string" },
       "kokoro-blends": { type: "string", default: "100" },
       examples: { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (args.help) {
+    console.log(`deno task voices [options]
+  --out DIR           where the clips go (default .cache/voices; git ignores .cache)
+  --per-engine N      at most N voices from each Debian engine, picked at random with a fixed seed (default: all)
+  --kokoro-blends N   Kokoro voices made by blending its five styles, besides the five themselves (default 100)
+  --examples DIR      write the page's example clips (one digit per synthetic voice, 16 kHz WAV) to DIR instead`);
+    Deno.exit(0);
+  }
   if (args.examples) {
     await writeExamples(args.examples);
     Deno.exit(0);
