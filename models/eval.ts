@@ -57,7 +57,7 @@ if (args.help) {
   --jobs N          folds run at once, each in its own process (default: one per core)
   --no-write        print the results only; leave metrics.json and plots/ as they are
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
-  --epochs N --augment N --members N --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N --voices DIR
+  --epochs N --augment N --members N --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N --voices DIRS
   --mixup A --smooth E --time-warp N --eq P --mask-fill zero|mean --max-clips N`);
   Deno.exit(0);
 }

@@ -57,7 +57,7 @@ if (args.help) {
   --eq P            probability of a random microphone tilt (low and high shelves) on augmented copies (default ${DEFAULT_TRAIN.recipe.eqProbability})
   --mask-fill F     what SpecAugment masks leave: zero or mean (each coefficient's mean over the clip; default ${DEFAULT_TRAIN.maskFill})
   --weights E       how weights.bin stores them: uint8 kernels (a quarter of float32; default) or float16 (a half)
-  --voices DIR      also train on the synthetic voices in DIR (made by deno task voices)
+  --voices DIRS     also train on the synthetic voices in these comma-separated folders (made by deno task voices)
   --features JSON   feature settings that differ from dsp/config.ts DEFAULT_FEATURES, e.g. '{"timeDct":16,"deltas":false}'
   --max-clips N     use only the first N training clips (smoke tests)`);
   Deno.exit(0);

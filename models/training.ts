@@ -77,11 +77,14 @@ export async function loadAudio(paths: string[], sampleRate: number): Promise<Fl
   return out;
 }
 
-/** The synthetic voices of `dir` as labelled audio (none when `dir` is ""). */
-export async function loadVoices(dir: string, sampleRate: number): Promise<LabelledAudio[]> {
-  if (!dir) return [];
-  const clips = listVoiceClips(dir);
-  if (clips.length === 0) throw new Error(`no synthetic voices in ${dir}: run deno task voices first`);
+/** The synthetic voices of the comma-separated folders `dirs`, in that order, as labelled audio (none when `dirs` is ""). */
+export async function loadVoices(dirs: string, sampleRate: number): Promise<LabelledAudio[]> {
+  if (!dirs) return [];
+  const clips = dirs.split(",").flatMap((dir) => {
+    const found = listVoiceClips(dir);
+    if (found.length === 0) throw new Error(`no synthetic voices in ${dir}: run deno task voices first`);
+    return found;
+  });
   const audio = await loadAudio(clips.map((c) => c.path), sampleRate);
   return clips.map((c, i) => ({ samples: audio[i], digit: c.digit, speaker: c.speaker }));
 }

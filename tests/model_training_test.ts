@@ -12,13 +12,15 @@ import {
   disposeModel,
   fillTargets,
   loadAudio,
+  loadVoices,
   makeExamples,
   mixBatch,
   predictAudio,
   trainOnAudio,
 } from "../models/training.ts";
 import { betaSample, seededRandom } from "../dsp/random.ts";
-import { FSDD } from "./helpers.ts";
+import { encodeWav16 } from "../dsp/wav.ts";
+import { FSDD, tone } from "./helpers.ts";
 
 await initTf();
 
@@ -206,4 +208,20 @@ Deno.test({
       loso!.confusionBySpeaker!.theo.map((row, i) => row.map((v, j) => v + loso!.confusionBySpeaker!.lucas[i][j])),
     );
   },
+});
+
+Deno.test("loadVoices reads comma-separated voice folders in order, labelled by file name, and names an empty one", async () => {
+  const [a, b, empty] = [await Deno.makeTempDir(), await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    await Deno.writeFile(`${a}/3_engine-x.wav`, encodeWav16(tone(300, 0.3, 16000), 16000));
+    await Deno.writeFile(`${b}/7_engine-y.wav`, encodeWav16(tone(500, 0.3, 16000), 16000));
+    await Deno.writeFile(`${b}/1_engine-y.wav`, encodeWav16(tone(700, 0.3, 16000), 16000));
+    const clips = await loadVoices(`${a},${b}`, 8000);
+    assert.deepEqual(clips.map((c) => [c.digit, c.speaker]), [[3, "engine-x"], [1, "engine-y"], [7, "engine-y"]]);
+    assert.equal(clips[0].samples.length, 2400); // 0.3 s resampled to 8 kHz
+    assert.deepEqual(await loadVoices("", 8000), []);
+    await assert.rejects(loadVoices(`${a},${empty}`, 8000), new RegExp(`no synthetic voices in ${empty}`));
+  } finally {
+    for (const dir of [a, b, empty]) await Deno.remove(dir, { recursive: true });
+  }
 });

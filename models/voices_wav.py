@@ -1,0 +1,14 @@
+"""What the neural-voice scripts (voices_kokoro.py, voices_piper.py) share: how a clip is written."""
+import wave
+
+import numpy as np
+
+
+def write_wav(path, audio, sample_rate):
+    """float samples in [-1, 1] -> mono 16-bit PCM WAV (what dsp/wav.ts reads without a decoder)."""
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
