@@ -15,7 +15,7 @@ import { epochPrinter } from "./progress.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots } from "./report.ts";
 import { initTf } from "./tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
-import { DEFAULT_TRAIN, loadAudio, loadVoices, parseMaskFill, predictAudio, type TrainOptions, trainMembers } from "./training.ts";
+import { DEFAULT_TRAIN, loadAudio, loadVoices, parseMaskFill, predictAudio, trainMembers, type TrainOptions } from "./training.ts";
 import type { Clip } from "./fsdd.ts";
 import type { FeatureConfig } from "../dsp/config.ts";
 
@@ -81,7 +81,15 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 // A recipe stored before a knot existed ran without it, whatever today's default: one MLP (before ensembles),
 // no mixup, smoothing, time warp or microphone tilt, and masks that leave zeros.
 const stored = metrics.training as Partial<TrainOptions>;
-const recipe: TrainOptions = { ...DEFAULT_TRAIN, members: 1, mixupAlpha: 0, labelSmoothing: 0, timeWarpFrames: 0, maskFill: "zero", ...stored };
+const recipe: TrainOptions = {
+  ...DEFAULT_TRAIN,
+  members: 1,
+  mixupAlpha: 0,
+  labelSmoothing: 0,
+  timeWarpFrames: 0,
+  maskFill: "zero",
+  ...stored,
+};
 recipe.recipe = { ...DEFAULT_TRAIN.recipe, eqProbability: 0, ...stored.recipe };
 if (args.seed) recipe.seed = +args.seed;
 if (args.epochs) recipe.epochs = +args.epochs;
@@ -107,9 +115,15 @@ if (args["fold-json"]) {
 const labels = test.map((c) => c.digit);
 const probabilities = predictAudio(classifier.model, stats, config, await loadAudio(test.map((c) => c.path), config.sampleRate));
 const official = evaluate(labels, probabilities);
-console.log(`official test split (${official.count} clips): accuracy ${pct(official.accuracy)}, macro F1 ${official.macroF1.toFixed(4)}, macro ROC AUC ${official.macroRocAuc.toFixed(4)}`);
+console.log(
+  `official test split (${official.count} clips): accuracy ${pct(official.accuracy)}, macro F1 ${
+    official.macroF1.toFixed(4)
+  }, macro ROC AUC ${official.macroRocAuc.toFixed(4)}`,
+);
 console.log("digit  precision recall  f1     auc");
-official.perClass.forEach((c, d) => console.log(`  ${d}    ${c.precision.toFixed(3)}     ${c.recall.toFixed(3)}   ${c.f1.toFixed(3)}  ${c.rocAuc.toFixed(4)}`));
+official.perClass.forEach((c, d) =>
+  console.log(`  ${d}    ${c.precision.toFixed(3)}     ${c.recall.toFixed(3)}   ${c.f1.toFixed(3)}  ${c.rocAuc.toFixed(4)}`)
+);
 console.log("confusion (rows true, columns predicted):");
 official.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((v) => String(v).padStart(3)).join("")}`));
 metrics.official = official;
@@ -130,7 +144,13 @@ if (args.loso) {
 if (write) await writeMetrics(args.model, metrics);
 
 /** For each held-out speaker: train the recipe on the other speakers' clips only, test on all of this speaker's. */
-async function runFolds(all: Clip[], held: string[], config: FeatureConfig, recipe: TrainOptions, maxClips?: number): Promise<FoldResult[]> {
+async function runFolds(
+  all: Clip[],
+  held: string[],
+  config: FeatureConfig,
+  recipe: TrainOptions,
+  maxClips?: number,
+): Promise<FoldResult[]> {
   const audio = await loadAudio(all.map((c) => c.path), config.sampleRate);
   // Synthetic voices are never one of FSDD's speakers, so every fold may train on them.
   const voices = await loadVoices(recipe.voicesDir, config.sampleRate);
@@ -153,8 +173,16 @@ async function runFolds(all: Clip[], held: string[], config: FeatureConfig, reci
       return result;
     });
     const fold = byMembers[byMembers.length - 1];
-    results.push({ speaker, accuracy: fold.accuracy, count: fold.count, confusion: fold.confusion, byMembers: byMembers.map((r) => r.accuracy) });
-    console.log(`  held out ${speaker}: ${pct(fold.accuracy)} (${fold.count} clips; by members ${byMembers.map((r) => pct(r.accuracy)).join(", ")})`);
+    results.push({
+      speaker,
+      accuracy: fold.accuracy,
+      count: fold.count,
+      confusion: fold.confusion,
+      byMembers: byMembers.map((r) => r.accuracy),
+    });
+    console.log(
+      `  held out ${speaker}: ${pct(fold.accuracy)} (${fold.count} clips; by members ${byMembers.map((r) => pct(r.accuracy)).join(", ")})`,
+    );
   }
   return results;
 }

@@ -8,7 +8,7 @@
  */
 import { tf } from "./tfjs.ts";
 import { type Classifier } from "./classifier.ts";
-import { float32ToFloat16Bits, type FeaturesFile, type ModelIdentity } from "./model_format.ts";
+import { type FeaturesFile, float32ToFloat16Bits, type ModelIdentity } from "./model_format.ts";
 
 type Quantization = { dtype: "float16" } | { dtype: "uint8"; min: number; scale: number };
 type WeightSpec = TfWeightSpec & { quantization?: Quantization };
@@ -71,7 +71,12 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /** Writes model.json, weights.bin and features.json into `dir`; returns the model's version (weights hash). */
-export async function saveModelFolder(dir: string, model: tf.LayersModel, features: FeaturesFile, encoding: WeightEncoding = "float16"): Promise<string> {
+export async function saveModelFolder(
+  dir: string,
+  model: tf.LayersModel,
+  features: FeaturesFile,
+  encoding: WeightEncoding = "float16",
+): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler((a) => {
@@ -79,7 +84,11 @@ export async function saveModelFolder(dir: string, model: tf.LayersModel, featur
     return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
   }));
   if (!artifacts?.weightSpecs || !artifacts.weightData) throw new Error("tfjs returned no weights to save");
-  const { specs, data } = encodeWeights(artifacts.weightSpecs as TfWeightSpec[], joinBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]), encoding);
+  const { specs, data } = encodeWeights(
+    artifacts.weightSpecs as TfWeightSpec[],
+    joinBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]),
+    encoding,
+  );
   const modelJson = {
     format: "layers-model",
     generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,

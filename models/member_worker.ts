@@ -5,7 +5,10 @@
 import { initTf } from "./tfjs.ts";
 import { type MemberWorkerMessage, type MemberWorkerRequest, trainMember } from "./training.ts";
 
-const scope = self as unknown as { onmessage: (event: MessageEvent<MemberWorkerRequest>) => void; postMessage(message: MemberWorkerMessage, transfer?: Transferable[]): void };
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent<MemberWorkerRequest>) => void;
+  postMessage(message: MemberWorkerMessage, transfer?: Transferable[]): void;
+};
 
 scope.onmessage = async ({ data: { clips, config, options } }) => {
   try {

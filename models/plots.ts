@@ -23,11 +23,19 @@ export function confusionSvg(confusion: number[][], title: string): string {
       const share = count / total;
       const x = left + j * cell;
       const y = top + i * cell;
-      body += `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${Math.round(255 - 225 * share)},${Math.round(255 - 150 * share)},255)" stroke="#ddd"/>`;
-      if (count) body += `<text x="${x + cell / 2}" y="${y + 19}" text-anchor="middle" ${FONT} fill="${share > 0.5 ? "#fff" : "#222"}">${count}</text>`;
+      body += `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${Math.round(255 - 225 * share)},${
+        Math.round(255 - 150 * share)
+      },255)" stroke="#ddd"/>`;
+      if (count) {
+        body += `<text x="${x + cell / 2}" y="${y + 19}" text-anchor="middle" ${FONT} fill="${
+          share > 0.5 ? "#fff" : "#222"
+        }">${count}</text>`;
+      }
     });
   });
-  confusion.forEach((_, j) => body += `<text x="${left + j * cell + cell / 2}" y="${top + 10 * cell + 14}" text-anchor="middle" ${FONT}>${j}</text>`);
+  confusion.forEach((_, j) =>
+    body += `<text x="${left + j * cell + cell / 2}" y="${top + 10 * cell + 14}" text-anchor="middle" ${FONT}>${j}</text>`
+  );
   return svg(left + 10 * cell + 10, top + 10 * cell + 24, title, body);
 }
 
@@ -44,10 +52,14 @@ export function rocSvg(curves: Array<Array<[number, number]>>, aucs: number[], t
   curves.forEach((points, digit) => {
     const d = points.map(([x, y], i) => `${i ? "L" : "M"}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join("");
     body += `<path d="${d}" fill="none" stroke="${PALETTE[digit]}" stroke-width="1.5"/>`;
-    body += `<text x="${left + size + 12}" y="${top + 12 + digit * 16}" ${FONT} fill="${PALETTE[digit]}">${digit}: AUC ${aucs[digit].toFixed(4)}</text>`;
+    body += `<text x="${left + size + 12}" y="${top + 12 + digit * 16}" ${FONT} fill="${PALETTE[digit]}">${digit}: AUC ${
+      aucs[digit].toFixed(4)
+    }</text>`;
   });
   body += `<text x="${left + size / 2}" y="${top + size + 26}" text-anchor="middle" ${FONT}>false positive rate</text>`;
-  body += `<text x="12" y="${top + size / 2}" text-anchor="middle" ${FONT} transform="rotate(-90 12 ${top + size / 2})">true positive rate</text>`;
+  body += `<text x="12" y="${top + size / 2}" text-anchor="middle" ${FONT} transform="rotate(-90 12 ${
+    top + size / 2
+  })">true positive rate</text>`;
   return svg(left + size + 120, top + size + 36, title, body);
 }
 

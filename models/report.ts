@@ -62,12 +62,18 @@ export async function writeOfficialPlots(dir: string, labels: number[], probabil
   await Deno.mkdir(`${dir}/plots`, { recursive: true });
   const curves = Array.from({ length: 10 }, (_, d) => rocCurve(labels.map((l) => l === d), probabilities.map((p) => p[d])));
   const accuracy = (evaluation.accuracy * 100).toFixed(1);
-  await Deno.writeTextFile(`${dir}/plots/confusion.svg`, confusionSvg(evaluation.confusion, `Confusion, official test split (${accuracy}%)`));
+  await Deno.writeTextFile(
+    `${dir}/plots/confusion.svg`,
+    confusionSvg(evaluation.confusion, `Confusion, official test split (${accuracy}%)`),
+  );
   await Deno.writeTextFile(`${dir}/plots/roc.svg`, rocSvg(curves, evaluation.perClass.map((c) => c.rocAuc), "ROC, one digit vs rest"));
 }
 
 export async function writeLosoPlots(dir: string, loso: LosoReport) {
   await Deno.mkdir(`${dir}/plots`, { recursive: true });
   await Deno.writeTextFile(`${dir}/plots/speakers.svg`, speakerBarsSvg(loso.perSpeaker, "Accuracy on an unseen speaker (LOSO)"));
-  await Deno.writeTextFile(`${dir}/plots/loso_confusion.svg`, confusionSvg(loso.confusion, `Confusion, leave-one-speaker-out (${(loso.mean * 100).toFixed(1)}%)`));
+  await Deno.writeTextFile(
+    `${dir}/plots/loso_confusion.svg`,
+    confusionSvg(loso.confusion, `Confusion, leave-one-speaker-out (${(loso.mean * 100).toFixed(1)}%)`),
+  );
 }

@@ -36,7 +36,11 @@ function transposeFirst(kernelName: string): void {
         temporaries.push(out);
         return out;
       };
-      const inputs = { ...args.inputs, a: transposeA ? plain(args.inputs.a) : args.inputs.a, b: transposeB ? plain(args.inputs.b) : args.inputs.b };
+      const inputs = {
+        ...args.inputs,
+        a: transposeA ? plain(args.inputs.a) : args.inputs.a,
+        b: transposeB ? plain(args.inputs.b) : args.inputs.b,
+      };
       const result = originalFunc({ ...args, inputs, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
       for (const t of temporaries) args.backend.disposeData(t.dataId);
       return result;

@@ -8,7 +8,16 @@ import { DEFAULT_FSDD_DIR, listClips, officialSplit } from "./fsdd.ts";
 import { saveModelFolder } from "./files.ts";
 import { epochPrinter } from "./progress.ts";
 import { initTf } from "./tfjs.ts";
-import { DEFAULT_TRAIN, disposeModel, loadAudio, loadVoices, parseMaskFill, predictAudio, type TrainOptions, trainOnAudio } from "./training.ts";
+import {
+  DEFAULT_TRAIN,
+  disposeModel,
+  loadAudio,
+  loadVoices,
+  parseMaskFill,
+  predictAudio,
+  trainOnAudio,
+  type TrainOptions,
+} from "./training.ts";
 import { evaluate } from "./metrics.ts";
 import { writeMetrics, writeOfficialPlots } from "./report.ts";
 
@@ -88,7 +97,9 @@ await initTf();
 const clips = listClips(args.data);
 const split = args.split === "official" ? officialSplit(clips) : { train: clips, test: [] };
 const trainClips = args["max-clips"] ? split.train.slice(0, +args["max-clips"]) : split.train;
-console.log(`training on ${trainClips.length} clips (${args.split} split), testing on ${split.test.length}; ${options.augmentCopies} augmented copies each`);
+console.log(
+  `training on ${trainClips.length} clips (${args.split} split), testing on ${split.test.length}; ${options.augmentCopies} augmented copies each`,
+);
 
 const started = performance.now();
 const audio = await loadAudio(trainClips.map((c) => c.path), config.sampleRate);
@@ -107,14 +118,25 @@ if (split.test.length) {
   const probabilities = predictAudio(model, stats, config, testAudio);
   official = evaluate(labels, probabilities);
   await writeOfficialPlots(dir, labels, probabilities, official);
-  console.log(`official test split: accuracy ${(official.accuracy * 100).toFixed(2)}% (${official.count} clips), macro F1 ${official.macroF1.toFixed(4)}`);
+  console.log(
+    `official test split: accuracy ${(official.accuracy * 100).toFixed(2)}% (${official.count} clips), macro F1 ${
+      official.macroF1.toFixed(4)
+    }`,
+  );
 }
 disposeModel(model);
 await writeMetrics(dir, {
   name: args.name,
   version,
   trainedAt: new Date().toISOString(),
-  data: { dataset: "Free Spoken Digit Dataset (FSDD)", split: args.split, trainClips: trainClips.length, syntheticClips: voices.length, examples, testClips: split.test.length },
+  data: {
+    dataset: "Free Spoken Digit Dataset (FSDD)",
+    split: args.split,
+    trainClips: trainClips.length,
+    syntheticClips: voices.length,
+    examples,
+    testClips: split.test.length,
+  },
   training: { ...options, weights: args.weights, seconds: Math.round(trainingSeconds * 10) / 10 },
   official,
 });

@@ -181,7 +181,13 @@ export async function trainMlp(
         lossSum += result[0] * size;
         correctSum += result[1] * size;
       }
-      onEpoch({ epoch, epochs: options.epochs, loss: lossSum / n, accuracy: correctSum / n, elapsedS: (performance.now() - started) / 1000 });
+      onEpoch({
+        epoch,
+        epochs: options.epochs,
+        loss: lossSum / n,
+        accuracy: correctSum / n,
+        elapsedS: (performance.now() - started) / 1000,
+      });
     }
   } finally {
     Math.random = realRandom;

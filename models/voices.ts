@@ -1,10 +1,10 @@
 /**
- * deno task voices [--out .cache/voices] [--per-engine N] [--kokoro-blends N] [--piper-variants N]
+ * deno task voices [--out .cache/voices] [--engines LIST] [--per-engine N] [--kokoro-blends N] [--piper-variants N]
  * Synthetic spoken digits from Debian's text-to-speech engines (espeak-ng dialects x voice variants x
  * pitch and rate, flite's voices, festival's voices), written as `<digit>_<engine>-<voice>.wav` into a
- * cache folder that git ignores, then the neural voices of Kokoro (models/voices_kokoro.py) and Piper
- * (models/voices_piper.py) where Python has them. `deno task train --voices <dir>` mixes them into training. Engines that are not installed are
- * skipped and said so.
+ * cache folder that git ignores, then the neural voices of Kokoro (models/voices_kokoro.py) and, when
+ * asked for, Piper (models/voices_piper.py), where Python has them. `deno task train --voices <dirs>`
+ * mixes them into training. Engines that are not installed are skipped and said so.
  */
 import { parseArgs } from "node:util";
 import { decodeAudio } from "../dsp/decode.ts";
@@ -22,7 +22,26 @@ export interface Voice {
 }
 
 const ESPEAK_DIALECTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"];
-const ESPEAK_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "Andy", "Annie", "Denis", "Linda", "Michael", "Alicia"];
+const ESPEAK_VARIANTS = [
+  "m1",
+  "m2",
+  "m3",
+  "m4",
+  "m5",
+  "m6",
+  "m7",
+  "f1",
+  "f2",
+  "f3",
+  "f4",
+  "f5",
+  "Andy",
+  "Annie",
+  "Denis",
+  "Linda",
+  "Michael",
+  "Alicia",
+];
 const FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"];
 const FESTIVAL_VOICES = ["cmu_us_slt_arctic_hts", "kal_diphone"];
 
@@ -102,7 +121,7 @@ export function generateKokoro(python: string, out: string, blends: number, limi
   return runVoiceScript(python, "voices_kokoro.py", out, ["--blends", String(blends), ...limitFlag(limit)]);
 }
 
-/** Piper's joe voice in 7 English dialects x `variants` sampling settings (the first `limit` only, when given). */
+/** Piper's joe voice in 17 pronunciations (7 English dialects, 10 foreign accents) x `variants` sampling settings (the first `limit` only, when given). */
 export function generatePiper(python: string, out: string, variants: number, limit?: number): Promise<number> {
   return runVoiceScript(python, "voices_piper.py", out, ["--variants", String(variants), ...limitFlag(limit)]);
 }
