@@ -8,7 +8,7 @@
  * them in N processes of this same script, each writing its folds to a JSON file that this one merges.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_FSDD_DIR, listClips, officialSplit, speakers } from "./fsdd.ts";
+import { DEFAULT_FSDD_DIR, foldSpeakers, listClips, officialSplit, speakers } from "./fsdd.ts";
 import { loadClassifier } from "./files.ts";
 import { evaluate } from "./metrics.ts";
 import { epochPrinter } from "./progress.ts";
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     voices: { type: "string" },
     speakers: { type: "string" },
     "max-clips": { type: "string" },
+    "train-speakers": { type: "string" },
     "no-write": { type: "boolean", default: false },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     /** Internal: run only these folds and write their results here (a worker of --jobs). */
@@ -54,6 +55,7 @@ if (args.help) {
   --data DIR        FSDD folder, default ${DEFAULT_FSDD_DIR}
   --loso            also leave one speaker out, six times: retrain the model's own recipe on five speakers, test on the sixth
   --speakers A,B    hold out only these speakers (with --loso)
+  --train-speakers K  train each fold on only K of the other five speakers, 0 = synthetic voices only (a learning curve; default all)
   --jobs N          folds run at once, each in its own process (default: one per core)
   --no-write        print the results only; leave metrics.json and plots/ as they are
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
@@ -105,6 +107,7 @@ if (args["mask-fill"]) recipe.maskFill = parseMaskFill(args["mask-fill"]);
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
 if (args["recipe-json"]) Object.assign(recipe, JSON.parse(args["recipe-json"]));
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
+const trainSpeakers = args["train-speakers"] !== undefined ? +args["train-speakers"] : undefined;
 
 if (args["fold-json"]) {
   const folds = await runFolds(clips, args.speakers!.split(","), config, recipe, maxClips);
@@ -157,7 +160,8 @@ async function runFolds(
   const results: FoldResult[] = [];
   for (const speaker of held) {
     const indices = all.map((_, i) => i);
-    let trainIdx = indices.filter((i) => all[i].speaker !== speaker);
+    const trainOn = new Set(foldSpeakers(speakers(all), speaker, trainSpeakers));
+    let trainIdx = indices.filter((i) => trainOn.has(all[i].speaker));
     if (maxClips) trainIdx = trainIdx.filter((_, k) => k % Math.ceil(trainIdx.length / maxClips) === 0);
     const testIdx = indices.filter((i) => all[i].speaker === speaker);
     const trainSet = [...trainIdx.map((i) => ({ samples: audio[i], digit: all[i].digit, speaker: all[i].speaker })), ...voices];
@@ -194,6 +198,7 @@ async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResu
   try {
     const passOn = ["--model", args.model, "--data", args.data, "--recipe-json", JSON.stringify(recipe)];
     if (maxClips) passOn.push("--max-clips", String(maxClips));
+    if (trainSpeakers !== undefined) passOn.push("--train-speakers", String(trainSpeakers));
     const statuses = await Promise.all(groups.map((group, j) =>
       new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", import.meta.filename!, ...passOn, "--speakers", group.join(","), "--fold-json", `${dir}/${j}.json`],
@@ -231,6 +236,7 @@ function summarize(folds: FoldResult[], recipe: TrainOptions, seconds: number): 
     timeWarpFrames: recipe.timeWarpFrames,
     eqProbability: recipe.recipe.eqProbability,
     maskFill: recipe.maskFill,
+    ...(trainSpeakers !== undefined ? { trainSpeakers } : {}),
     byMembers: folds[0].byMembers.map((_, k) => {
       const accuracies = folds.map((f) => f.byMembers[k]);
       return { mean: accuracies.reduce((a, b) => a + b, 0) / accuracies.length, worst: Math.min(...accuracies) };

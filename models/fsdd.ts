@@ -39,6 +39,19 @@ export function speakers(clips: Clip[]): string[] {
   return [...new Set(clips.map((c) => c.speaker))].sort();
 }
 
+/**
+ * The speakers a leave-one-out fold trains on: every speaker but `held`, or, for a learning curve over speakers,
+ * only `count` of them (0 to all), taken in name order starting after `held` (so each fold drops different ones).
+ */
+export function foldSpeakers(all: string[], held: string, count?: number): string[] {
+  const sorted = [...all].sort();
+  const at = sorted.indexOf(held);
+  const others = [...sorted.slice(at + 1), ...sorted.slice(0, Math.max(at, 0))].filter((s) => s !== held);
+  // 0 is allowed: the fold then learns from the synthetic voices alone.
+  if (count !== undefined && !(count >= 0 && count <= others.length)) throw new Error(`a fold trains on 0 to ${others.length} speakers`);
+  return others.slice(0, count ?? others.length);
+}
+
 /** The FSDD folder from $FSDD_DIR or the default beside the checkout, or undefined when neither exists. */
 export function findFsdd(): string | undefined {
   const candidates = [Deno.env.get("FSDD_DIR"), DEFAULT_FSDD_DIR].filter((d): d is string => !!d);

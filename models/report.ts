@@ -29,6 +29,8 @@ export interface LosoReport {
   eqProbability?: number;
   /** What SpecAugment masks leave (absent before it was a choice: "zero"). */
   maskFill?: "zero" | "mean";
+  /** FSDD speakers each fold trained on, when fewer than the other five (a learning curve; absent: all five). */
+  trainSpeakers?: number;
   /** Mean and worst accuracy of the first k members' ensemble, k = 1..members (each fold trains its members once). */
   byMembers?: { mean: number; worst: number }[];
   seconds: number;

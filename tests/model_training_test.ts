@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_FEATURES } from "../dsp/config.ts";
 import { loadClassifier, saveModelFolder } from "../models/files.ts";
-import { listClips, officialSplit } from "../models/fsdd.ts";
+import { foldSpeakers, listClips, officialSplit } from "../models/fsdd.ts";
 import { float32ToFloat16Bits } from "../models/model_format.ts";
 import { evaluate, rocAucOneVsRest } from "../models/metrics.ts";
 import type { MetricsFile } from "../models/report.ts";
@@ -224,4 +224,17 @@ Deno.test("loadVoices reads comma-separated voice folders in order, labelled by 
   } finally {
     for (const dir of [a, b, empty]) await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("foldSpeakers: every other speaker by default; K of them for a learning curve, each fold dropping different ones", () => {
+  const all = ["theo", "george", "lucas", "jackson", "yweweler", "nicolas"];
+  assert.deepEqual(foldSpeakers(all, "lucas"), ["nicolas", "theo", "yweweler", "george", "jackson"]);
+  assert.deepEqual(foldSpeakers(all, "yweweler", 3), ["george", "jackson", "lucas"]);
+  // With four of five, each of the six folds leaves out a different speaker (the next-but-four in name order).
+  const dropped = all.map((held) => all.find((s) => s !== held && !foldSpeakers(all, held, 4).includes(s)));
+  assert.equal(new Set(dropped).size, 6);
+  assert.deepEqual(foldSpeakers(all, "theo", 0), []);
+  assert.throws(() => foldSpeakers(all, "theo", 6), /0 to 5 speakers/);
+  assert.throws(() => foldSpeakers(all, "theo", -1), /0 to 5 speakers/);
+  assert.throws(() => foldSpeakers(all, "theo", NaN), /0 to 5 speakers/);
 });
