@@ -46,7 +46,8 @@ export function speakers(clips: Clip[]): string[] {
 export function foldSpeakers(all: string[], held: string, count?: number): string[] {
   const sorted = [...all].sort();
   const at = sorted.indexOf(held);
-  const others = [...sorted.slice(at + 1), ...sorted.slice(0, Math.max(at, 0))].filter((s) => s !== held);
+  // Everyone after `held`, then everyone before it (all of them when `held` is not among them: at = -1).
+  const others = [...sorted.slice(at + 1), ...sorted.slice(0, Math.max(at, 0))];
   // 0 is allowed: the fold then learns from the synthetic voices alone.
   if (count !== undefined && !(count >= 0 && count <= others.length)) throw new Error(`a fold trains on 0 to ${others.length} speakers`);
   return others.slice(0, count ?? others.length);

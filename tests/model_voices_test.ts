@@ -64,20 +64,29 @@ Deno.test({
   },
 });
 
+/**
+ * One neural voice's ten digits, made by `generate` into a fresh folder: they decode, hold speech, and the committed
+ * model recognizes at least six. Returns the folder (the caller removes it).
+ */
+async function neuralVoiceDigits(engine: string, generate: (dir: string) => Promise<number>): Promise<string> {
+  await initTf();
+  const classifier = await loadClassifier("models/digits");
+  const dir = await Deno.makeTempDir();
+  assert.equal(await generate(dir), 10);
+  const correct = await checkDigits(dir, classifier);
+  console.log(`${engine}: ${correct}/10 recognized`);
+  assert.ok(correct >= 6, `only ${correct}/10 ${engine} digits recognized`);
+  classifier.model.dispose();
+  return dir;
+}
+
 Deno.test({
   name: "voices: Kokoro (neural, through onnxruntime) writes ten digits that decode, hold speech and are recognized",
   ignore: !python,
   fn: async () => {
-    await initTf();
-    const classifier = await loadClassifier("models/digits");
-    const dir = await Deno.makeTempDir();
     // The first voice: Kokoro's jf_alpha style as it ships, unblended.
-    assert.equal(await generateKokoro(python!, dir, 0, 1), 10);
-    const correct = await checkDigits(dir, classifier);
-    console.log(`kokoro: ${correct}/10 recognized`);
-    assert.ok(correct >= 6, `only ${correct}/10 Kokoro digits recognized`);
+    const dir = await neuralVoiceDigits("kokoro", (out) => generateKokoro(python!, out, 0, 1));
     await Deno.remove(dir, { recursive: true });
-    classifier.model.dispose();
   },
 });
 
@@ -86,14 +95,8 @@ Deno.test({
     "voices: Piper's joe (neural, through onnxruntime, espeak-ng phonemes) writes ten digits that decode, hold speech and are recognized",
   ignore: !piper || present.every(([engine]) => engine !== "espeak-ng"),
   fn: async () => {
-    await initTf();
-    const classifier = await loadClassifier("models/digits");
-    const dir = await Deno.makeTempDir();
     // The first voice: the en-us dialect at its first seeded sampling settings.
-    assert.equal(await generatePiper(piper!, dir, 1, 1), 10);
-    const correct = await checkDigits(dir, classifier);
-    console.log(`piper: ${correct}/10 recognized`);
-    assert.ok(correct >= 6, `only ${correct}/10 Piper digits recognized`);
+    const dir = await neuralVoiceDigits("piper", (out) => generatePiper(piper!, out, 1, 1));
     // The model draws random noise inside its graph; seeded per voice, a second run makes the same bytes.
     const again = await Deno.makeTempDir();
     assert.equal(await generatePiper(piper!, again, 1, 1), 10);
@@ -106,6 +109,5 @@ Deno.test({
     }
     await Deno.remove(again, { recursive: true });
     await Deno.remove(dir, { recursive: true });
-    classifier.model.dispose();
   },
 });
