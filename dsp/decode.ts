@@ -7,6 +7,7 @@
 import decode from "audio-decode";
 import audioType from "audio-type";
 import { AudioError, checkSampleRate } from "./errors.ts";
+import { checkMp4Tables } from "./mp4.ts";
 import { isWav, readWav } from "./wav.ts";
 
 export interface DecodedAudio {
@@ -61,6 +62,8 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
   if (!format) {
     throw new AudioError("unsupported_format", `${detected} is not supported; supported: ${SUPPORTED_FORMATS.join(", ")}`);
   }
+  // Decoders allocate from an MP4's table counts before decoding anything: check them against the file first.
+  if (format === "m4a") checkMp4Tables(bytes);
   return await decodeCompressed(bytes, detected, format, maxDurationS);
 }
 

@@ -1,11 +1,12 @@
 /**
- * The one feature pipeline: model-rate samples -> speech segment -> log-mel -> MFCC (+ deltas)
+ * The one feature pipeline: model-rate samples -> DC removed -> speech segment -> log-mel -> MFCC (+ deltas)
  * -> per-utterance CMN/CMVN -> fixed time grid -> normalization with the training set's statistics;
  * at prediction, once per test-time warp of the mel filterbank (config.testWarps).
  * Training, the server and the browser all call `extractFeatures` with the model's FeatureConfig.
  */
 import type { FeatureConfig, FeatureStats } from "./config.ts";
 import { featureLength } from "./config.ts";
+import { removeDc } from "./dc.ts";
 import { findSpeech, type SpeechSegment } from "./speech.ts";
 import { dctMatrix, melSpectrogram, mfcc, powerSpectrogram, powerToDb, type Spectrogram } from "./spectrogram.ts";
 
@@ -37,7 +38,8 @@ export interface FeatureOptions {
   augmentGrid?: (grid: Float32Array, frames: number, perFrame: number) => Float32Array;
 }
 
-export function extractFeatures(samples: Float32Array, config: FeatureConfig, options: FeatureOptions = {}): Features {
+export function extractFeatures(clip: Float32Array, config: FeatureConfig, options: FeatureOptions = {}): Features {
+  const samples = removeDc(clip);
   const speech = options.segment ?? findSpeech(samples, config.sampleRate, config.speech);
   const power = powerSpectrogram(samples.subarray(speech.start, speech.end), config.nFft, config.hopLength);
   if (options.warp !== undefined) {

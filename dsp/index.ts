@@ -9,6 +9,7 @@ import { extractFeatures, type Features } from "./features.ts";
 import { resample } from "./resample.ts";
 
 export * from "./config.ts";
+export * from "./dc.ts";
 export * from "./errors.ts";
 export * from "./features.ts";
 export * from "./resample.ts";

@@ -5,6 +5,9 @@
 import type { SpeechConfig } from "./config.ts";
 import { AudioError } from "./errors.ts";
 
+/** minSpeechS for configs written before it existed. */
+const MIN_SPEECH_S = 0.12;
+
 export interface SpeechSegment {
   /** Sample indices, end exclusive. */
   start: number;
@@ -56,10 +59,34 @@ export function findSpeech(samples: Float32Array, sampleRate: number, config: Sp
     throw new AudioError("no_speech", "no speech found: the sound has no louder part (constant noise or hum?)");
   }
   const best = runs.reduce((a, b) => (b.energy > a.energy ? b : a));
+  const spokenS = soundingSpan(levels, best, peak - config.rangeDb, hop, frameLength, samples.length) / sampleRate;
+  const minSpeechS = config.minSpeechS ?? MIN_SPEECH_S;
+  if (spokenS < minSpeechS) {
+    throw new AudioError(
+      "no_speech",
+      `no speech found: the only sound lasts ${Math.round(spokenS * 1000)} ms, too short to be a word (at least ${
+        Math.round(minSpeechS * 1000)
+      } ms)`,
+    );
+  }
   const pad = Math.round(config.padS * sampleRate);
   const start = Math.max(0, best.first * hop - pad);
   const end = Math.min(samples.length, best.last * hop + frameLength + pad);
   return { start, end, startS: start / sampleRate, endS: end / sampleRate };
+}
+
+/**
+ * How long the sound around the chosen run lasts, in samples: the run widened over its neighbouring frames
+ * within `rangeDb` of the peak, without the noise-floor test. A clip that is all speech (FSDD trims some takes
+ * to the word, so their "floor" is speech too and the run is only the loudest few frames) counts whole; a
+ * click or a few stray samples in silence stay a few milliseconds long.
+ */
+function soundingSpan(levels: Float32Array, run: Run, threshold: number, hop: number, frameLength: number, total: number): number {
+  let first = run.first;
+  let last = run.last;
+  while (first > 0 && levels[first - 1] >= threshold) first--;
+  while (last < levels.length - 1 && levels[last + 1] >= threshold) last++;
+  return Math.min(total - first * hop, (last - first) * hop + frameLength);
 }
 
 interface Run {

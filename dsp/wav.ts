@@ -1,5 +1,6 @@
 /**
- * Our own RIFF/WAVE reader: PCM 8/16/24/32-bit, IEEE float 32/64, WAVE_FORMAT_EXTENSIBLE,
+ * Our own RIFF/WAVE reader: PCM 8/16/24/32-bit, IEEE float 32/64, G.711 A-law and mu-law (telephone
+ * recordings), WAVE_FORMAT_EXTENSIBLE,
  * any channel count (downmixed to mono by averaging). Unknown chunks (LIST, fact, cue, ...)
  * are skipped, honouring the pad byte after odd-sized chunks. The sample count is checked
  * against `maxDurationS` before anything is allocated, so a header that claims hours is refused cheaply.
@@ -8,6 +9,8 @@ import { AudioError, checkSampleRate } from "./errors.ts";
 
 const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
+const FORMAT_ALAW = 6;
+const FORMAT_MULAW = 7;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
 export interface PcmAudio {
@@ -70,10 +73,11 @@ function readFormat(view: DataView, at: number, size: number): WavFormat {
   checkSampleRate(sampleRate);
   const pcmOk = format === FORMAT_PCM && [8, 16, 24, 32].includes(bitsPerSample);
   const floatOk = format === FORMAT_FLOAT && (bitsPerSample === 32 || bitsPerSample === 64);
-  if (!pcmOk && !floatOk) {
+  const g711Ok = (format === FORMAT_ALAW || format === FORMAT_MULAW) && bitsPerSample === 8;
+  if (!pcmOk && !floatOk && !g711Ok) {
     throw new AudioError(
       "unsupported_format",
-      `WAV encoding ${format} with ${bitsPerSample} bits is not supported (PCM 8/16/24/32, float 32/64 are)`,
+      `WAV encoding ${format} with ${bitsPerSample} bits is not supported (PCM 8/16/24/32, float 32/64, 8-bit A-law and mu-law are)`,
     );
   }
   if (blockAlign !== channels * bitsPerSample / 8) throw new AudioError("undecodable", "WAV block alignment does not match its format");
@@ -108,6 +112,8 @@ function decodeData(
 
 /** A function that reads one sample at a byte offset as a float in [-1, 1). */
 function sampleReader(view: DataView, fmt: WavFormat): (at: number) => number {
+  if (fmt.format === FORMAT_ALAW) return (at) => ALAW[view.getUint8(at)];
+  if (fmt.format === FORMAT_MULAW) return (at) => MULAW[view.getUint8(at)];
   if (fmt.format === FORMAT_FLOAT) {
     return fmt.bitsPerSample === 32 ? (at) => view.getFloat32(at, true) : (at) => view.getFloat64(at, true);
   }
@@ -125,6 +131,23 @@ function sampleReader(view: DataView, fmt: WavFormat): (at: number) => number {
       return (at) => view.getInt32(at, true) / 2147483648;
   }
 }
+
+/**
+ * G.711 expansion tables (ITU-T G.711, as in Sun's g711.c and ffmpeg's pcm_alaw/pcm_mulaw decoders):
+ * each 8-bit code -> its 16-bit linear value / 32768.
+ */
+const MULAW = Float32Array.from({ length: 256 }, (_, code) => {
+  const u = ~code & 0xff;
+  const magnitude = ((((u & 0x0f) << 3) + 0x84) << ((u >> 4) & 7)) - 0x84;
+  return (u & 0x80 ? -magnitude : magnitude) / 32768;
+});
+const ALAW = Float32Array.from({ length: 256 }, (_, code) => {
+  const a = code ^ 0x55;
+  const segment = (a >> 4) & 7;
+  let magnitude = (a & 0x0f) << 4;
+  magnitude = segment === 0 ? magnitude + 8 : (magnitude + 0x108) << (segment - 1);
+  return (a & 0x80 ? magnitude : -magnitude) / 32768;
+});
 
 /** Writes mono float samples as 16-bit PCM WAV (used for test files, examples and the browser's recordings). */
 export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Array<ArrayBuffer> {

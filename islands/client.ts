@@ -13,3 +13,8 @@ for (const el of document.querySelectorAll<HTMLElement>("[data-island]")) {
   const props = JSON.parse(el.dataset.props ?? "{}");
   hydrate(html`<${islands[name]} ...${props} />`, el);
 }
+
+// The API snippets are rendered with a placeholder origin (data-origin); show the one this page came from.
+for (const el of document.querySelectorAll<HTMLElement>(".snippet[data-origin]")) {
+  el.textContent = el.textContent!.replaceAll(el.dataset.origin!, location.origin);
+}

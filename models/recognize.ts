@@ -6,10 +6,13 @@ import { featuresFromAudio } from "../dsp/index.ts";
 import { argmax, type Classifier, classifyClips } from "./classifier.ts";
 
 export interface DecodedInput {
+  /** Mono samples at `sampleRate`. */
   samples: Float32Array;
   sampleRate: number;
   format: string;
   channels: number;
+  /** The file's own rate, when the samples were already resampled (decoded in a worker); reported as sample_rate. */
+  sourceRate?: number;
 }
 
 /** The /predict JSON. Field names are a contract with clients: change none of them. */
@@ -45,7 +48,7 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
     speech: { start_s: round(features.speech.startS, 3), end_s: round(features.speech.endS, 3) },
     audio: {
       format: audio.format,
-      sample_rate: audio.sampleRate,
+      sample_rate: audio.sourceRate ?? audio.sampleRate,
       channels: audio.channels,
       duration_s: round(audio.samples.length / audio.sampleRate, 3),
     },

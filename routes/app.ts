@@ -1,16 +1,48 @@
-/** The Hono app: sub-apps mounted in one place, request log, CORS when asked, errors as JSON. */
+/** The Hono app: sub-apps mounted in one place, request log, security headers, CORS when asked, errors as JSON. */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
 import type { Classifier } from "../models/classifier.ts";
 import type { ServerConfig } from "./config.ts";
+import type { AudioDecoder } from "./decoding.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { pageRoutes } from "./page.ts";
 import { predictRoutes } from "./predict.ts";
-import { staticFolder } from "./static.ts";
+import { staticFile, staticFolder } from "./static.ts";
 
-export function createApp(classifier: Classifier, config: ServerConfig, runtime: { backend: string; simd: boolean }) {
+/**
+ * What the page and /docs need, and nothing more: no inline script (the page has none), tfjs's WASM backend
+ * (wasm-unsafe-eval), recordings played from blob: URLs, inline style attributes (the probability bars).
+ * No frame-ancestors and no X-Frame-Options: a Hugging Face Space shows the app inside an iframe.
+ */
+const SECURITY_HEADERS = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", "data:", "blob:"],
+    mediaSrc: ["'self'", "blob:"],
+    connectSrc: ["'self'"],
+    workerSrc: ["'self'", "blob:"],
+    objectSrc: ["'none'"],
+    baseUri: ["'self'"],
+    formAction: ["'self'"],
+  },
+  referrerPolicy: "strict-origin-when-cross-origin",
+  xFrameOptions: false,
+  crossOriginResourcePolicy: false,
+});
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+export function createApp(
+  classifier: Classifier,
+  decoder: AudioDecoder,
+  config: ServerConfig,
+  runtime: { backend: string; simd: boolean },
+) {
   const app = new Hono();
   if (config.logRequests) {
     app.use(async (c, next) => {
@@ -19,18 +51,36 @@ export function createApp(classifier: Classifier, config: ServerConfig, runtime:
       console.log(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms`);
     });
   }
+  app.use(SECURITY_HEADERS);
   if (config.corsOrigin) {
     const origins = config.corsOrigin === "*" ? "*" : config.corsOrigin.split(",").map((s) => s.trim());
     app.use(cors({ origin: origins, allowMethods: ["GET", "POST", "OPTIONS"] }));
   }
-  app.route("/", predictRoutes(classifier, config));
+  const limits = { maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutS * 1000 };
+  app.route("/", predictRoutes(classifier, decoder, limits));
   app.route("/", healthRoutes(classifier, runtime));
   app.route("/", openApiRoutes(config));
   app.route("/", pageRoutes(classifier, config));
+  app.route("/", staticFile("/favicon.ico", "static/favicon.svg"));
   app.route("/", staticFolder("/model", config.modelDir));
   app.route("/", staticFolder("/static", "static"));
   app.route("/", staticFolder("/examples", config.examplesDir));
-  app.notFound((c) => errorResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length === 0) return errorResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`);
+    return errorResponse(c, 405, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allowed.join(", ")}`, {
+      allow: allowed.join(", "),
+    });
+  });
   app.onError(handleError);
   return app;
+}
+
+/** The methods some route (not middleware) answers on `path`: the Allow header of a 405. GET implies HEAD. */
+function allowedMethods(app: Hono, path: string): string[] {
+  const allowed = METHODS.filter((method) => {
+    const [matches] = app.router.match(method, path) as unknown as [[[unknown, { method: string }], unknown][]];
+    return matches.some(([[, route]]) => route.method !== "ALL");
+  });
+  return allowed.includes("GET") && !allowed.includes("HEAD") ? [...allowed.slice(0, 1), "HEAD", ...allowed.slice(1)] : allowed;
 }

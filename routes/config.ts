@@ -14,6 +14,14 @@ export interface ServerConfig {
   examplesDir: string;
   /** One log line per request. */
   logRequests: boolean;
+  /** A request body must arrive whole within this many seconds (408 timeout). */
+  bodyTimeoutS: number;
+  /** Web Workers that decode compressed and large uploads, off the event loop. */
+  decodeWorkers: number;
+  /** A decode that takes longer is stopped (its worker terminated) and answered 400. */
+  decodeTimeoutS: number;
+  /** A decode that grows the process's memory by more than this is stopped likewise, MB. */
+  decodeMemoryMb: number;
 }
 
 function numberFrom(env: (k: string) => string | undefined, key: string, fallback: number, min = Number.MIN_VALUE): number {
@@ -34,5 +42,9 @@ export function readConfig(env: (k: string) => string | undefined = (k) => Deno.
     corsOrigin: env("CORS_ORIGIN") || "",
     examplesDir: env("EXAMPLES_DIR") || "static/examples",
     logRequests: env("LOG_REQUESTS") !== "0",
+    bodyTimeoutS: numberFrom(env, "BODY_TIMEOUT_S", 30),
+    decodeWorkers: Math.round(numberFrom(env, "DECODE_WORKERS", 1, 1)),
+    decodeTimeoutS: numberFrom(env, "DECODE_TIMEOUT_S", 5),
+    decodeMemoryMb: numberFrom(env, "DECODE_MEMORY_MB", 256),
   };
 }

@@ -11,10 +11,18 @@ export type ApiErrorCode =
   | "unsupported_format"
   | "no_speech"
   | "not_found"
+  | "method_not_allowed"
+  | "timeout"
   | "internal";
 
 export class ApiError extends Error {
-  constructor(readonly status: ContentfulStatusCode, readonly code: ApiErrorCode, message: string) {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ApiErrorCode,
+    message: string,
+    /** Extra response headers (Allow on a 405, Connection: close on a 408). */
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -30,13 +38,19 @@ const FROM_AUDIO: Record<AudioErrorCode, [ContentfulStatusCode, ApiErrorCode]> =
   no_speech: [422, "no_speech"],
 };
 
-export function errorResponse(c: Context, status: ContentfulStatusCode, code: ApiErrorCode, message: string) {
-  return c.json({ error: { code, message } }, status);
+export function errorResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: ApiErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  return c.json({ error: { code, message } }, status, headers);
 }
 
 /** app.onError: known errors become their JSON; anything else is a 500 that hides internals but is logged. */
 export function handleError(err: Error, c: Context) {
-  if (err instanceof ApiError) return errorResponse(c, err.status, err.code, err.message);
+  if (err instanceof ApiError) return errorResponse(c, err.status, err.code, err.message, err.headers);
   if (err instanceof AudioError) {
     const [status, code] = FROM_AUDIO[err.code];
     return errorResponse(c, status, code, err.message);

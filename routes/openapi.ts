@@ -14,7 +14,18 @@ const errorSchema = {
       properties: {
         code: {
           type: "string",
-          enum: ["empty_body", "undecodable", "too_large", "too_long", "unsupported_format", "no_speech", "not_found", "internal"],
+          enum: [
+            "empty_body",
+            "undecodable",
+            "too_large",
+            "too_long",
+            "unsupported_format",
+            "no_speech",
+            "not_found",
+            "method_not_allowed",
+            "timeout",
+            "internal",
+          ],
         },
         message: { type: "string" },
       },
@@ -39,8 +50,9 @@ export function openApiDocument(config: ServerConfig) {
         post: {
           summary: "Recognize the digit spoken in an audio file",
           description:
-            `Send the file as the raw body (any Content-Type other than multipart, e.g. audio/wav) or as multipart/form-data field "audio" (or "file"). ` +
-            `Formats: ${SUPPORTED_FORMATS.join(", ")}. Limits: ${config.maxBodyBytes} bytes, ${config.maxAudioSeconds} s of audio.`,
+            `Send the file as the raw body (any Content-Type other than multipart, e.g. audio/wav) or as multipart/form-data field "audio" ` +
+            `("file" is accepted too). Formats: ${SUPPORTED_FORMATS.join(", ")}. Limits: ${config.maxBodyBytes} bytes, arriving within ` +
+            `${config.bodyTimeoutS} s; ${config.maxAudioSeconds} s of audio; at least 120 ms of sound.`,
           parameters: [{
             name: "include",
             in: "query",
@@ -56,7 +68,8 @@ export function openApiDocument(config: ServerConfig) {
               "multipart/form-data": {
                 schema: {
                   type: "object",
-                  properties: { audio: { type: "string", format: "binary" }, file: { type: "string", format: "binary" } },
+                  required: ["audio"],
+                  properties: { audio: { type: "string", format: "binary", description: "the audio file" } },
                 },
               },
             },
@@ -66,10 +79,14 @@ export function openApiDocument(config: ServerConfig) {
               description: "The digit and the probability of every digit",
               content: { "application/json": { schema: { $ref: "#/components/schemas/Prediction" } } },
             },
-            "400": errorResponse("empty_body: no audio; undecodable: truncated, garbage or not audio"),
+            "400": errorResponse(
+              "empty_body: no audio, or a form without the audio field; undecodable: truncated, garbage, not audio, a damaged or " +
+                "forged container, an unparseable form, or a file that took too long or too much memory to decode",
+            ),
+            "408": errorResponse("timeout: the body did not arrive whole in time"),
             "413": errorResponse("too_large: body over the byte limit; too_long: audio over the duration limit"),
             "415": errorResponse("unsupported_format: a known format we do not read"),
-            "422": errorResponse("no_speech: silence or constant noise"),
+            "422": errorResponse("no_speech: silence, constant noise, or sound too short to be a word"),
           },
         },
       },
@@ -153,7 +170,7 @@ export function openApiRoutes(config: ServerConfig) {
     ).join("");
     return c.html(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-        `<title>Spoken Digits API</title><link rel="stylesheet" href="/static/style.css"></head><body><main class="docs">` +
+        `<title>Spoken Digits API</title><link rel="icon" href="/favicon.ico" type="image/svg+xml"><link rel="stylesheet" href="/static/style.css"></head><body><main class="docs">` +
         `<h1>Spoken Digits API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Back to <a href="/">the app</a>.</p>` +
         `${sections}<h2>Prediction JSON</h2><pre>${
           escape(JSON.stringify(doc.components.schemas.Prediction, null, 2))

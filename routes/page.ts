@@ -82,10 +82,12 @@ function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; model
 
 /** Where the snippets say the server is; the page swaps in its own origin once it runs in a browser. */
 const LOCAL_ORIGIN = "http://localhost:7860";
-const CURL_SNIPPET = `curl -s --data-binary @seven.wav -H 'content-type: audio/wav' ${LOCAL_ORIGIN}/predict`;
+/** A clip the repository ships, so the snippets run as pasted from a clone. */
+const EXAMPLE_FILE = "static/examples/7_flite-kal.wav";
+const CURL_SNIPPET = `curl -s --data-binary @${EXAMPLE_FILE} -H 'content-type: audio/wav' ${LOCAL_ORIGIN}/predict`;
 const PYTHON_SNIPPET = [
   "import requests",
-  'with open("seven.wav", "rb") as f:',
+  `with open("${EXAMPLE_FILE}", "rb") as f:`,
   `    r = requests.post("${LOCAL_ORIGIN}/predict", files={"audio": f})`,
   'print(r.json()["digit"], r.json()["probabilities"])',
 ].join("\n");
@@ -97,9 +99,9 @@ function ApiPanel() {
       <h2 id="api-title">Use via API</h2>
       <p>POST any audio file to <code>/predict</code>; the answer is JSON. <a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a></p>
       <h3>curl</h3>
-      <pre><code class="snippet">${CURL_SNIPPET}</code></pre>
+      <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${CURL_SNIPPET}</code></pre>
       <h3>Python</h3>
-      <pre><code class="snippet">${PYTHON_SNIPPET}</code></pre>
+      <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${PYTHON_SNIPPET}</code></pre>
     </section>
   `;
 }
@@ -127,13 +129,11 @@ export function renderPage(props: RecognizerProps, metrics: MetricsFile | null):
         <footer>Model trained on the Free Spoken Digit Dataset (CC BY-SA 4.0). Built with Deno, Hono, Preact and TensorFlow.js.</footer>
         </main>
   `);
-  const originScript = `document.querySelectorAll(".snippet").forEach((e) => e.textContent = e.textContent.replaceAll(${
-    JSON.stringify(LOCAL_ORIGIN)
-  }, location.origin));`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<title>Spoken Digits</title><meta name="description" content="Recognize a spoken digit, in your browser or through an API.">` +
-    `<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head><body>${body}` +
-    `<script>${originScript}</script><script type="module" src="/static/build/islands.js"></script></body></html>`;
+    `<link rel="icon" href="/favicon.ico" type="image/svg+xml"><link rel="stylesheet" href="/static/style.css"></head><body>${body}` +
+    // No inline script: the Content-Security-Policy allows scripts from this origin only.
+    `<script type="module" src="/static/build/islands.js"></script></body></html>`;
 }
 
 export function pageRoutes(classifier: Classifier, config: ServerConfig) {

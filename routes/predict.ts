@@ -1,48 +1,37 @@
 /**
  * POST /predict: audio bytes (raw body or multipart field "audio"/"file") -> digit, probabilities, timings.
- * decode -> resample -> find speech -> features -> classify; every step is in dsp/ or models/.
- * The tfjs part is synchronous (tf.tidy + dataSync), so concurrent requests never interleave inside it.
+ * read (limits) -> decode (routes/decoding.ts: off the event loop when it could be slow) -> recognize
+ * (models/recognize.ts: find speech, features, classify). The tfjs part is synchronous (tf.tidy + dataSync),
+ * so concurrent requests never interleave inside it.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { decodeAudio } from "../dsp/decode.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { recognize } from "../models/recognize.ts";
-import { ApiError, errorResponse } from "./errors.ts";
-import type { ServerConfig } from "./config.ts";
+import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
+import type { AudioDecoder } from "./decoding.ts";
+import { ApiError } from "./errors.ts";
 
-async function readAudioBody(req: Request): Promise<Uint8Array> {
+async function readAudioBody(req: Request, limits: BodyLimits): Promise<Uint8Array> {
+  const bytes = await readBodyBytes(req, limits);
   const type = req.headers.get("content-type") ?? "";
-  if (type.startsWith("multipart/form-data")) {
-    const form = await req.formData().catch(() => {
-      throw new ApiError(400, "undecodable", "the multipart/form-data body could not be parsed");
-    });
-    const file = form.get("audio") ?? form.get("file");
-    if (!(file instanceof File)) throw new ApiError(400, "empty_body", 'the form has no file field named "audio" (or "file")');
-    return new Uint8Array(await file.arrayBuffer());
+  if (!type.toLowerCase().startsWith("multipart/form-data")) {
+    // Any other type (audio/*, application/octet-stream, curl's default form type) is read as raw bytes,
+    // and the bytes themselves say what they are.
+    return bytes;
   }
-  // Any other type (audio/*, application/octet-stream, curl's default form type) is read as raw bytes,
-  // and the bytes themselves say what they are.
-  return new Uint8Array(await req.arrayBuffer());
+  const form = await parseMultipart(bytes, type);
+  const file = form.get("audio") ?? form.get("file");
+  if (!(file instanceof File)) throw new ApiError(400, "empty_body", 'the form has no file field named "audio" (or "file")');
+  return new Uint8Array(await file.arrayBuffer());
 }
 
-export function predictRoutes(classifier: Classifier, config: ServerConfig) {
-  const app = new Hono();
-  app.post(
-    "/predict",
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: (c) => errorResponse(c, 413, "too_large", `the body is over the limit of ${config.maxBodyBytes} bytes`),
-    }),
-    async (c) => {
-      const started = performance.now();
-      const bytes = await readAudioBody(c.req.raw);
-      if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
-      const audio = await decodeAudio(bytes, { maxDurationS: config.maxAudioSeconds });
-      // The page asks for the picture the model judged; API clients get the lean answer by default.
-      const body = recognize(classifier, audio, performance.now() - started, c.req.query("include") === "spectrogram");
-      return c.json(body);
-    },
-  );
-  return app;
+export function predictRoutes(classifier: Classifier, decoder: AudioDecoder, limits: BodyLimits) {
+  return new Hono().post("/predict", async (c) => {
+    const started = performance.now();
+    const bytes = await readAudioBody(c.req.raw, limits);
+    if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
+    const audio = await decoder.decode(bytes);
+    // The page asks for the picture the model judged; API clients get the lean answer by default.
+    return c.json(recognize(classifier, audio, performance.now() - started, c.req.query("include") === "spectrogram"));
+  });
 }

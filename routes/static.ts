@@ -31,6 +31,16 @@ export function safeJoin(root: string, rest: string): string | null {
   return ok ? `${root}/${segments.join("/")}` : null;
 }
 
+/** Serves one file at a fixed path (the favicon, which browsers ask for at /favicon.ico whatever the page says). */
+export function staticFile(path: string, file: string) {
+  return new Hono().get(path, async (c) => {
+    const type = TYPES[file.split(".").pop() ?? ""];
+    const body = await Deno.readFile(file).catch(() => null);
+    if (!body || !type) throw new ApiError(404, "not_found", `no such file: ${c.req.path}`);
+    return c.body(body, 200, { "content-type": type, "cache-control": "max-age=86400" });
+  });
+}
+
 /** Serves `<prefix>/*` from `root`; only the listed file types, with long caching off (files change on retrain). */
 export function staticFolder(prefix: string, root: string) {
   return new Hono().get(`${prefix}/*`, async (c) => {
@@ -40,7 +50,7 @@ export function staticFolder(prefix: string, root: string) {
     if (!path || !type) throw new ApiError(404, "not_found", `no such file: ${c.req.path}`);
     try {
       const body = await Deno.readFile(path);
-      return c.body(body, 200, { "content-type": type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+      return c.body(body, 200, { "content-type": type, "cache-control": "no-cache" });
     } catch {
       throw new ApiError(404, "not_found", `no such file: ${c.req.path}`);
     }

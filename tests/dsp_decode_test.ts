@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { decodeAudio } from "../dsp/decode.ts";
 import { AudioError } from "../dsp/errors.ts";
-import { clipPath, ffmpegEncode, FSDD, toolOrSkip } from "./helpers.ts";
+import { clipPath, ffmpegEncode, forgedM4a, FORGERIES, FSDD, toolOrSkip } from "./helpers.ts";
 
 const HAVE_FFMPEG = toolOrSkip("ffmpeg");
 const ready = !!FSDD && HAVE_FFMPEG;
@@ -62,6 +62,38 @@ Deno.test({
       } catch (e) {
         assert.ok(e instanceof AudioError, `cut at ${cut}: ${e}`);
       }
+    }
+  },
+});
+
+Deno.test({
+  name: "decodeAudio: an M4A whose stco/stsz counts claim more entries than its boxes hold is refused before decoding",
+  ignore: !ready,
+  fn: async () => {
+    for (const [table, count] of FORGERIES) {
+      // Before the check, the decoder allocated from these counts: 9-14 s and 1.2-1.5 GB for a 5 KB file.
+      await assert.rejects(
+        decodeAudio(await forgedM4a(table, count)),
+        (e: unknown) => e instanceof AudioError && e.code === "undecodable" && /forged/.test(e.message),
+        `${table} = 0x${count.toString(16)}`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "decodeAudio: mu-law and A-law WAV (telephone recordings) made by ffmpeg decode to ffmpeg's own samples",
+  ignore: !ready,
+  fn: async () => {
+    for (const codec of ["pcm_mulaw", "pcm_alaw"]) {
+      const encoded = await ffmpegEncode(clipPath("7_jackson_32.wav"), "wav", ["-c:a", codec]);
+      const ours = await decodeAudio(encoded);
+      const path = await Deno.makeTempFile({ suffix: ".wav" });
+      await Deno.writeFile(path, encoded);
+      const theirs = await decodeAudio(await ffmpegEncode(path, "wav", ["-c:a", "pcm_s16le"]));
+      await Deno.remove(path);
+      assert.equal(ours.samples.length, theirs.samples.length, codec);
+      ours.samples.forEach((v, i) => assert.equal(Math.round(v * 32768), Math.round(theirs.samples[i] * 32768), `${codec} sample ${i}`));
     }
   },
 });

@@ -74,3 +74,33 @@ Deno.test("findSpeech: digital silence, a quiet hiss, constant white noise and a
   assert.throws(() => findSpeech(Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin(i * 0.05)), 8000, DEFAULT_SPEECH), isNoSpeech);
   assert.throws(() => findSpeech(new Float32Array(0), 8000, DEFAULT_SPEECH), isNoSpeech);
 });
+
+const isTooShort = (e: unknown) => isNoSpeech(e) && /too short/.test((e as Error).message);
+
+Deno.test("findSpeech: 8 samples, 28 samples, 1 ms of sine and a 1 ms click in silence are too short to be a word", () => {
+  const sine = (n: number) => Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(i * 0.7));
+  assert.throws(() => findSpeech(sine(8), 8000, DEFAULT_SPEECH), isTooShort);
+  assert.throws(() => findSpeech(sine(28), 8000, DEFAULT_SPEECH), isTooShort);
+  assert.throws(() => findSpeech(sine(48), 48000, DEFAULT_SPEECH), isTooShort);
+  const click = new Float32Array(16000);
+  click.set(sine(8), 8000);
+  assert.throws(() => findSpeech(click, 8000, DEFAULT_SPEECH), isTooShort);
+  // 200 ms of tone in silence is long enough to be judged (what it is, is the model's business).
+  const tone = new Float32Array(16000);
+  tone.set(sine(1600), 4000);
+  const found = findSpeech(tone, 8000, DEFAULT_SPEECH);
+  assert.ok(Math.abs(found.startS - 0.45) < 0.03 && Math.abs(found.endS - 0.75) < 0.03, JSON.stringify(found));
+});
+
+Deno.test({
+  name: "findSpeech: every FSDD clip, even those trimmed to the word itself, is long enough (the shortest sound is 135 ms)",
+  ignore: !FSDD,
+  fn: async () => {
+    // Takes trimmed to the word have no quiet frames: their 5th-percentile "floor" is speech, and the run found
+    // is only the loudest few frames. The length test counts the whole sound around it.
+    for (const name of ["5_theo_41.wav", "5_theo_24.wav", "6_yweweler_3.wav", "6_nicolas_7.wav", "6_nicolas_23.wav"]) {
+      const clip = await decodeAudio(await Deno.readFile(clipPath(name)));
+      findSpeech(clip.samples, clip.sampleRate, DEFAULT_SPEECH);
+    }
+  },
+});

@@ -142,3 +142,17 @@ Deno.test("decodeAudio: garbage after a valid container header is undecodable, n
     await assert.rejects(decodeAudio(bytes), (e: unknown) => e instanceof AudioError, `magic ${JSON.stringify(magic)}`);
   }
 });
+
+Deno.test("readWav: G.711 mu-law and A-law (format tags 7 and 6) expand to the ITU values", () => {
+  // Reference points of ITU-T G.711 (as 16-bit linear): mu-law 0x00 -> -32124, 0x80 -> 32124, 0xff -> 0, 0x7f -> 0;
+  // A-law 0xd5 -> 8, 0x55 -> -8, 0xaa -> 32256, 0x2a -> -32256.
+  const g711 = (tag: number, codes: number[]) => {
+    const wav = buildWav({ bits: 8, channels: 1, rate: 8000, frames: codes.map(() => [0]) });
+    const view = new DataView(wav.buffer);
+    view.setUint16(20, tag, true);
+    wav.set(codes, 44);
+    return readWav(wav).samples.map((v) => Math.round(v * 32768));
+  };
+  assert.deepEqual(Array.from(g711(7, [0x00, 0x80, 0xff, 0x7f])), [-32124, 32124, 0, 0]);
+  assert.deepEqual(Array.from(g711(6, [0xd5, 0x55, 0xaa, 0x2a])), [8, -8, 32256, -32256]);
+});

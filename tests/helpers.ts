@@ -1,4 +1,5 @@
 /** Test helpers: where FSDD and external tools are, and what to do when they are missing. */
+import assert from "node:assert/strict";
 import { findFsdd } from "../models/fsdd.ts";
 
 const inCi = Deno.env.get("CI") === "true";
@@ -60,3 +61,20 @@ export function rmsDb(samples: Float32Array, from = 0, to = samples.length): num
   for (let i = from; i < to; i++) sum += samples[i] * samples[i];
   return 10 * Math.log10(sum / (to - from));
 }
+
+/** An M4A made by ffmpeg with one table's 4-byte count (after the box's type, version and flags) overwritten. */
+export async function forgedM4a(table: "stco" | "stsz", count: number): Promise<Uint8Array> {
+  const m4a = await ffmpegEncode(clipPath("7_jackson_32.wav"), "m4a", ["-c:a", "aac", "-ar", "16000"]);
+  const at = new TextDecoder("latin1").decode(m4a).indexOf(table);
+  assert.ok(at > 0, `no ${table} box`);
+  // stco: type, version+flags, count; stsz: type, version+flags, sample size, count.
+  new DataView(m4a.buffer, m4a.byteOffset).setUint32(at + (table === "stco" ? 8 : 12), count);
+  return m4a;
+}
+
+export const FORGERIES: Array<["stco" | "stsz", number]> = [
+  ["stco", 0x10000000],
+  ["stco", 0x7fffffff],
+  ["stco", 0xffffffff],
+  ["stsz", 0x20000000],
+];
