@@ -9,6 +9,9 @@ import { plainWords, type Prediction, predictOnServer } from "./api.ts";
 import { ProbabilityBars, SpectrogramCanvas, WaveformCanvas } from "./charts.ts";
 import { MAX_RECORDING_S, type Recording, samplesForDisplay, startRecording } from "./recorder.ts";
 
+const TABS = ["upload", "record"] as const;
+type Tab = typeof TABS[number];
+
 export interface Example {
   label: string;
   url: string;
@@ -24,18 +27,24 @@ type Inference = typeof import("./inference.ts");
 const INFERENCE_BUNDLE = ["/static", "build", "inference.js"].join("/");
 
 export function Recognizer({ examples, model }: RecognizerProps) {
-  const [tab, setTab] = useState<"upload" | "record">("upload");
+  const [tab, setTab] = useState<Tab>("upload");
   const [audio, setAudio] = useState<{ blob: Blob; name: string } | null>(null);
   const [audioUrl, setAudioUrl] = useState<string | null>(null);
   const [result, setResult] = useState<Prediction | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** What a long step is doing (first in-browser run: engine start, model download), shown while busy. */
+  const [status, setStatus] = useState<string | null>(null);
+  const [recordedS, setRecordedS] = useState(0);
   const [inBrowser, setInBrowser] = useState(false);
   const [backendNote, setBackendNote] = useState<string | null>(null);
   const [level, setLevel] = useState(0);
   const [recording, setRecording] = useState<Recording | null>(null);
   const [wave, setWave] = useState<{ samples: Float32Array; sampleRate: number } | null>(null);
   const dragDepth = useRef(0);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const resultPanel = useRef<HTMLElement>(null);
+  const tabButtons = useRef<Record<Tab, HTMLButtonElement | null>>({ upload: null, record: null });
   const [dragging, setDragging] = useState(false);
 
   useEffect(() => {
@@ -46,24 +55,42 @@ export function Recognizer({ examples, model }: RecognizerProps) {
     if (!audio) return setAudioUrl(null);
     const url = URL.createObjectURL(audio.blob);
     setAudioUrl(url);
-    samplesForDisplay(audio.blob).then(setWave);
-    return () => URL.revokeObjectURL(url);
+    // A slow decode of an earlier file must not draw its waveform under this file's result.
+    let current = true;
+    samplesForDisplay(audio.blob).then((w) => current && setWave(w));
+    return () => {
+      current = false;
+      URL.revokeObjectURL(url);
+    };
   }, [audio]);
+
+  // On a narrow screen the result is far below the form: bring it into view when it arrives.
+  useEffect(() => {
+    const panel = resultPanel.current;
+    if (!(result || error) || !panel) return;
+    const box = panel.getBoundingClientRect();
+    if (box.top < 0 || box.top > innerHeight - 80) panel.scrollIntoView({ block: "start" });
+  }, [result, error]);
 
   const choose = (blob: Blob, name: string) => {
     setAudio({ blob, name });
     setResult(null);
     setError(null);
+    setWave(null);
   };
 
+  // Busy buttons are aria-disabled, not disabled, and these guards ignore them: a disabled button would drop
+  // keyboard focus to <body> in the middle of a run.
   const submit = async (blob = audio?.blob) => {
+    if (busy || recording) return;
     if (!blob) return setError("Choose a file, record yourself, or click an example first.");
     setBusy(true);
     setError(null);
     try {
       if (inBrowser) {
+        setStatus("Loading the in-browser engine…");
         const inference = await import(INFERENCE_BUNDLE) as Inference;
-        const prediction = await inference.predictInBrowser(blob, model);
+        const prediction = await inference.predictInBrowser(blob, model, setStatus);
         setBackendNote(
           prediction.backend === "webgpu"
             ? "Ran in this browser on WebGPU."
@@ -71,6 +98,7 @@ export function Recognizer({ examples, model }: RecognizerProps) {
         );
         setResult(prediction);
       } else {
+        setStatus("Sending to the server…");
         setBackendNote(null);
         setResult(await predictOnServer(blob));
       }
@@ -79,10 +107,12 @@ export function Recognizer({ examples, model }: RecognizerProps) {
       setError(plainWords(e));
     } finally {
       setBusy(false);
+      setStatus(null);
     }
   };
 
   const runExample = async (example: Example) => {
+    if (busy || recording) return;
     const blob = await (await fetch(example.url)).blob();
     choose(blob, example.label);
     await submit(blob);
@@ -90,7 +120,11 @@ export function Recognizer({ examples, model }: RecognizerProps) {
 
   const toggleRecording = async () => {
     if (recording) return recording.stop();
-    setError(null);
+    if (busy) return;
+    // The last result belongs to the last audio: while a new one is recorded it would only mislead.
+    clear();
+    const started = performance.now();
+    const ticker = setInterval(() => setRecordedS((performance.now() - started) / 1000), 100);
     try {
       const rec = await startRecording(setLevel);
       setRecording(rec);
@@ -99,6 +133,8 @@ export function Recognizer({ examples, model }: RecognizerProps) {
     } catch (e) {
       setError(`The microphone could not be used: ${(e as Error).message}`);
     } finally {
+      clearInterval(ticker);
+      setRecordedS(0);
       setRecording(null);
     }
   };
@@ -108,6 +144,18 @@ export function Recognizer({ examples, model }: RecognizerProps) {
     setResult(null);
     setError(null);
     setWave(null);
+    if (fileInput.current) fileInput.current.value = "";
+  };
+
+  /** WAI-ARIA tabs: arrow keys, Home and End move between the tabs and select them. */
+  const onTabKey = (e: KeyboardEvent) => {
+    const at = TABS.indexOf(tab);
+    const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: TABS.length - 1 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    const target = TABS[(next + TABS.length) % TABS.length];
+    setTab(target);
+    tabButtons.current[target]?.focus();
   };
 
   const onDrop = (e: DragEvent) => {
@@ -122,11 +170,14 @@ export function Recognizer({ examples, model }: RecognizerProps) {
     <div class="recognizer">
       <section class="panel input-panel" aria-labelledby="input-title">
           <h2 id="input-title">Input</h2>
-          <div class="tabs" role="tablist">
-            <button role="tab" id="tab-upload" aria-selected=${tab === "upload"} aria-controls="panel-upload" onClick=${() =>
-              setTab("upload")}>Upload</button>
-            <button role="tab" id="tab-record" aria-selected=${tab === "record"} aria-controls="panel-record" onClick=${() =>
-              setTab("record")}>Record</button>
+          <div class="tabs" role="tablist" aria-label="Input" onKeyDown=${onTabKey}>
+            ${TABS.map((name) =>
+              html`
+                <button role="tab" id=${`tab-${name}`} key=${name} aria-selected=${tab === name} aria-controls=${`panel-${name}`}
+                  tabIndex=${tab === name ? 0 : -1} ref=${(el: HTMLButtonElement | null) => (tabButtons.current[name] = el)}
+                  onClick=${() => setTab(name)}>${name === "upload" ? "Upload" : "Record"}</button>
+              `
+            )}
           </div>
           <div id="panel-upload" role="tabpanel" aria-labelledby="tab-upload" hidden=${tab !== "upload"}>
             <label class=${`dropzone${dragging ? " dragging" : ""}`}
@@ -141,7 +192,7 @@ export function Recognizer({ examples, model }: RecognizerProps) {
               }}
               onDrop=${onDrop}>
               <span>Drop an audio file here, or <u>choose one</u></span>
-              <input type="file" accept="audio/*,.wav,.mp3,.ogg,.opus,.webm,.flac,.m4a" aria-label="Audio file"
+              <input type="file" ref=${fileInput} accept="audio/*,.wav,.mp3,.ogg,.opus,.webm,.flac,.m4a" aria-label="Audio file"
                 onChange=${(e: Event) => {
                   const f = (e.target as HTMLInputElement).files?.[0];
                   if (f) choose(f, f.name);
@@ -153,6 +204,7 @@ export function Recognizer({ examples, model }: RecognizerProps) {
               ? "Stop"
               : "Start recording"}</button>
             <meter class="level" min="0" max="1" value=${level} aria-label="Microphone level"></meter>
+            ${recording && html`<span class="elapsed" role="timer">Recording… ${recordedS.toFixed(1)} s</span>`}
             <p class="hint">Say one digit. Recording stops by itself after ${MAX_RECORDING_S} s.</p>
           </div>
           ${audio &&
@@ -160,20 +212,21 @@ export function Recognizer({ examples, model }: RecognizerProps) {
               audioUrl && html`<audio controls src=${audioUrl} aria-label="Play the chosen audio"></audio>`
             }</div>`}
           <div class="actions">
-            <button class="primary" onClick=${() => submit()} disabled=${busy || !!recording}>${busy ? "Working…" : "Submit"}</button>
-            <button onClick=${clear} disabled=${busy}>Clear</button>
+            <button class="primary" onClick=${() => submit()} aria-disabled=${busy || !!recording}>${busy ? "Working…" : "Submit"}</button>
+            <button onClick=${() => !busy && clear()} aria-disabled=${busy}>Clear</button>
           </div>
+          ${busy && status && html`<p class="status" role="status">${status}</p>`}
           <label class="toggle"><input type="checkbox" checked=${inBrowser} onChange=${(e: Event) =>
             setInBrowser((e.target as HTMLInputElement).checked)} />
             Run in this browser (WebGPU; nothing is uploaded)</label>
           ${examples.length > 0 && html`<div class="examples"><h3>Examples</h3>
         ${
             examples.map((ex) =>
-              html`<button class="example" key=${ex.url} onClick=${() => runExample(ex)} disabled=${busy}>${ex.label}</button>`
+              html`<button class="example" key=${ex.url} onClick=${() => runExample(ex)} aria-disabled=${busy}>${ex.label}</button>`
             )
           }</div>`}
         </section>
-      <section class="panel output-panel" aria-labelledby="output-title" aria-live="polite">
+      <section class="panel output-panel" aria-labelledby="output-title" aria-live="polite" ref=${resultPanel}>
           <h2 id="output-title">Result</h2>
           ${error && html`<p class="error" role="alert">${error}</p>`}
           ${!result && !error && html`<p class="placeholder">The digit will appear here.</p>`}

@@ -29,8 +29,13 @@ export function SpectrogramCanvas({ frames, bins, db }: { frames: number; bins: 
     canvas.width = frames;
     canvas.height = bins;
     const image = ctx.createImageData(frames, bins);
-    const max = Math.max(...db);
-    const min = Math.max(Math.min(...db), max - 80);
+    // A loop, not Math.max(...db): a 55 s clip has 220,000 values, past the engine's argument limit.
+    let max = -Infinity, lowest = Infinity;
+    for (const v of db) {
+      if (v > max) max = v;
+      if (v < lowest) lowest = v;
+    }
+    const min = Math.max(lowest, max - 80);
     for (let t = 0; t < frames; t++) {
       for (let m = 0; m < bins; m++) {
         const v = Math.max(0, Math.min(1, (db[t * bins + m] - min) / (max - min || 1)));

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { isWav, readWav } from "../dsp/wav.ts";
+import { PredictError } from "./api.ts";
 import type { Classifier } from "../models/classifier.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
@@ -29,16 +30,26 @@ async function pickBackend(): Promise<string> {
   throw new Error("no tfjs backend could start in this browser");
 }
 
-export function loadModel(modelName: string): Promise<{ classifier: Classifier; backend: string }> {
+/** What the first run is doing, for the page to show (it downloads ~1.5 MB of model and starts a GPU backend). */
+export type Progress = (message: string) => void;
+
+export function loadModel(modelName: string, progress: Progress = () => {}): Promise<{ classifier: Classifier; backend: string }> {
   loaded ??= (async () => {
+    progress("Starting the in-browser engine (WebGPU, WebGL or WASM)…");
     const backend = await pickBackend();
+    progress(`Downloading the model (${backend.toUpperCase()})…`);
     const [model, features] = await Promise.all([
-      tf.loadLayersModel("/model/model.json"),
+      tf.loadLayersModel("/model/model.json", {
+        onProgress: (fraction) => progress(`Downloading the model (${backend.toUpperCase()})… ${Math.round(fraction * 100)}%`),
+      }),
       fetch("/model/features.json").then((r) => r.json() as Promise<FeaturesFile>),
     ]);
     const [name, version] = modelName.split("@");
     return { classifier: { model, features, identity: { name, version } }, backend };
-  })();
+  })().catch((e) => {
+    loaded = undefined; // a failed start (network, backend) is tried again on the next submit
+    throw e;
+  });
   return loaded;
 }
 
@@ -47,7 +58,10 @@ async function decodeInBrowser(blob: Blob, sampleRate: number) {
   // Our own WAV reader gives the same samples as the server's, so WAV results match it exactly.
   if (isWav(bytes)) return { ...readWav(bytes), format: "wav" };
   const context = new OfflineAudioContext(1, 1, sampleRate);
-  const decoded = await context.decodeAudioData(bytes.buffer);
+  // The browser's own decoder says things like "Unable to decode audio data": give the page our error code.
+  const decoded = await context.decodeAudioData(bytes.buffer).catch((e: Error) => {
+    throw new PredictError("undecodable", e?.message ?? String(e));
+  });
   return {
     samples: decoded.getChannelData(0),
     sampleRate: decoded.sampleRate,
@@ -56,8 +70,9 @@ async function decodeInBrowser(blob: Blob, sampleRate: number) {
   };
 }
 
-export async function predictInBrowser(blob: Blob, modelName: string): Promise<Prediction> {
-  const { classifier, backend } = await loadModel(modelName);
+export async function predictInBrowser(blob: Blob, modelName: string, progress: Progress = () => {}): Promise<Prediction> {
+  const { classifier, backend } = await loadModel(modelName, progress);
+  progress("Recognizing…");
   const started = performance.now();
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
   return { ...recognize(classifier, audio, performance.now() - started, true), backend };

@@ -37,7 +37,11 @@ function watch(page: Page) {
   const predictCalls: string[] = [];
   page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("requestfailed", (r) => {
+    // The <audio> element's blob: URL is revoked when another file is chosen; its aborted load is expected.
+    if (r.url().startsWith("blob:") && r.failure()?.errorText === "net::ERR_ABORTED") return;
+    problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
   page.on("request", (r) => r.url().includes("/predict") && predictCalls.push(r.url()));
   return { problems, predictCalls };
@@ -129,9 +133,15 @@ Deno.test({
       await context.grantPermissions(["microphone"], { origin: server!.url });
       const page = await context.newPage();
       await page.goto(server!.url, { waitUntil: "networkidle" });
+      // A result on screen first: recording must take it away, since it belongs to other audio.
+      await page.locator(".example").first().click();
+      await page.getByTestId("digit").waitFor();
       await page.getByRole("tab", { name: "Record" }).click();
       await page.getByRole("button", { name: "Start recording" }).click();
+      await page.getByRole("timer").waitFor();
+      assert.equal(await page.getByTestId("digit").count(), 0, "the old result is still shown while recording");
       await page.waitForTimeout(2500);
+      assert.match(await page.getByRole("timer").textContent() ?? "", /Recording… [1-9]\.\d s/);
       await page.getByRole("button", { name: "Stop" }).click();
       await page.locator(".chosen").waitFor();
       await page.getByRole("button", { name: "Submit" }).click();
@@ -186,6 +196,136 @@ Deno.test({
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `${overflow}px of horizontal scroll`);
     await page.screenshot({ path: `${OUT}/ui_360px.png`, fullPage: true });
+    await page.close();
+  },
+});
+
+/** Counts the pixels of a canvas that are painted and not all one colour: a blank canvas scores 0. */
+async function paintedPixels(page: Page, selector: string): Promise<number> {
+  return await page.locator(selector).evaluate((el) => {
+    const canvas = el as HTMLCanvasElement;
+    const data = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && (data[i] | data[i + 1] | data[i + 2]) !== 0) painted++;
+    return painted;
+  });
+}
+
+Deno.test({
+  ...opts,
+  name: "ui: a 55 s clip, then a short one: both spectrograms and waveforms are drawn (pixels), no page error",
+  fn: async () => {
+    // 55 s of FSDD takes back to back: one long stretch of speech, 220,000 spectrogram values.
+    const names = [...Deno.readDirSync(`${FSDD}/recordings`)].map((e) => e.name).sort().slice(0, 200);
+    const parts: Float32Array[] = [];
+    let total = 0;
+    for (const name of names) {
+      if (total >= 55 * 8000) break;
+      const { samples } = await decodeAudio(await Deno.readFile(clipPath(name)));
+      parts.push(samples);
+      total += samples.length;
+    }
+    const long = new Float32Array(Math.min(total, 55 * 8000));
+    let at = 0;
+    for (const part of parts) {
+      long.set(part.subarray(0, long.length - at), at);
+      at += Math.min(part.length, long.length - at);
+    }
+    const longFile = `${OUT}/long_55s.wav`;
+    await Deno.writeFile(longFile, encodeWav16(long, 8000));
+    const page = await browser!.newPage({ viewport: { width: 1200, height: 1100 } });
+    const { problems } = watch(page);
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    for (const [file, digit] of [[longFile, null], [clipPath("9_yweweler_2.wav"), "9"]] as const) {
+      await page.setInputFiles('input[type="file"]', file);
+      await page.getByRole("button", { name: "Submit" }).click();
+      await page.getByTestId("digit").waitFor();
+      if (digit) assert.equal((await page.getByTestId("digit").textContent())?.trim(), digit);
+      await page.locator("canvas.waveform").waitFor();
+      assert.ok(await paintedPixels(page, "canvas.spectrogram") > 1000, `${file}: the spectrogram is blank`);
+      assert.ok(await paintedPixels(page, "canvas.waveform") > 100, `${file}: the waveform is blank`);
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: Clear empties the file box; Enter on an example keeps focus on it; arrow keys move between the tabs",
+  fn: async () => {
+    const page = await browser!.newPage();
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    await page.setInputFiles('input[type="file"]', clipPath("7_jackson_32.wav"));
+    await page.getByRole("button", { name: "Clear" }).click();
+    assert.equal(await page.locator('input[type="file"]').inputValue(), "");
+    assert.equal(await page.locator(".chosen").count(), 0);
+
+    const example = page.locator(".example").first();
+    await example.focus();
+    await page.keyboard.press("Enter");
+    await page.getByTestId("digit").waitFor();
+    assert.equal(await example.evaluate((el) => el === document.activeElement), true, "focus left the example button");
+
+    await page.getByRole("tab", { name: "Upload" }).focus();
+    await page.keyboard.press("ArrowRight");
+    const record = page.getByRole("tab", { name: "Record" });
+    assert.equal(await record.getAttribute("aria-selected"), "true");
+    assert.equal(await record.evaluate((el) => el === document.activeElement), true);
+    await page.keyboard.press("Home");
+    assert.equal(await page.getByRole("tab", { name: "Upload" }).getAttribute("aria-selected"), "true");
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: at 360 px the result is scrolled into view when it arrives",
+  fn: async () => {
+    const page = await browser!.newPage({ viewport: { width: 360, height: 740 } });
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    await page.setInputFiles('input[type="file"]', clipPath("7_jackson_32.wav"));
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("digit").waitFor();
+    await page.waitForFunction(
+      () => {
+        const box = document.querySelector("[data-testid=digit]")!.getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= innerHeight;
+      },
+      null,
+      { timeout: 5000 },
+    );
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: in-browser mode shows its progress on a first run, and errors in the same plain words as server mode",
+  fn: async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${server!.url}/?inference=browser`, { waitUntil: "networkidle" });
+    // Record every status line the page shows, however briefly.
+    await page.evaluate(() => {
+      const seen: string[] = ((globalThis as unknown as { statuses: string[] }).statuses = []);
+      new MutationObserver(() => {
+        const text = document.querySelector(".status")?.textContent;
+        if (text && seen.at(-1) !== text) seen.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.setInputFiles('input[type="file"]', clipPath("3_theo_2.wav"));
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("digit").waitFor({ timeout: 60_000 });
+    const statuses = await page.evaluate(() => (globalThis as unknown as { statuses: string[] }).statuses);
+    assert.ok(statuses.some((s) => /Downloading the model/.test(s)), JSON.stringify(statuses));
+
+    const garbage = await Deno.makeTempFile({ suffix: ".mp3" });
+    await Deno.writeFile(garbage, new TextEncoder().encode("ID3 this is not really an mp3 file at all ".repeat(20)));
+    await page.setInputFiles('input[type="file"]', garbage);
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByRole("alert").waitFor();
+    assert.match(await page.getByRole("alert").textContent() ?? "", /could not be read as audio/);
+    await Deno.remove(garbage);
     await page.close();
   },
 });
