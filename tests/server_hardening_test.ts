@@ -195,4 +195,19 @@ Deno.test({
   },
 });
 
+Deno.test({
+  ...opts,
+  name: "/openapi.json marks the multipart audio field required and lists every status /predict answers",
+  fn: async () => {
+    const doc = await (await fetch(`${server.url}/openapi.json`)).json();
+    const predict = doc.paths["/predict"].post;
+    assert.deepEqual(predict.requestBody.content["multipart/form-data"].schema.required, ["audio"]);
+    for (const status of ["200", "400", "408", "413", "415", "422"]) {
+      assert.ok(predict.responses[status], `status ${status} is not documented`);
+    }
+    const codes = doc.components.schemas.Error.properties.error.properties.code.enum;
+    for (const code of ["method_not_allowed", "timeout", "no_speech"]) assert.ok(codes.includes(code), code);
+  },
+});
+
 Deno.test({ ...opts, name: "stop the server", fn: () => server.stop() });
