@@ -1,11 +1,11 @@
 /**
- * Spoken Digits server: loads the model once, warms the decoding workers and the model, then serves.
- *   PORT (7860), HOST (0.0.0.0), MODEL_DIR, MAX_BODY_BYTES, MAX_AUDIO_SECONDS, BODY_TIMEOUT_S, DECODE_*,
- *   CORS_ORIGIN: see README.
+ * Spoken Digits server: loads the models once, warms the decoding workers and the models, then serves.
+ *   PORT (7860), HOST (0.0.0.0), MODELS / MODELS_DIR / MODEL_DIR, MAX_BODY_BYTES, MAX_AUDIO_SECONDS,
+ *   BODY_TIMEOUT_S, DECODE_*, CORS_ORIGIN: see README.
  */
 import { featuresFromAudio, resample } from "./dsp/index.ts";
 import { classifyClips } from "./models/classifier.ts";
-import { loadClassifier } from "./models/files.ts";
+import { loadServedModels } from "./models/served.ts";
 import { initTf } from "./models/tfjs.ts";
 import { createApp } from "./routes/app.ts";
 import { readConfig } from "./routes/config.ts";
@@ -13,27 +13,31 @@ import { createDecoder } from "./routes/decoding.ts";
 
 const config = readConfig();
 const runtime = await initTf();
-const classifier = await loadClassifier(config.modelDir);
-// The first prediction compiles tfjs kernels, builds the resampler's tables for the input's rate and lets
-// the JIT see the DSP code; the first decode of each codec compiles its WASM (in the decoding workers).
-// Pay all of it now, with a tone burst at the common microphone rates, rather than on a user's request.
+const served = await loadServedModels(config.modelDirs, config.modelsOrdered);
 const decoder = createDecoder({
   maxDurationS: config.maxAudioSeconds,
-  targetRate: classifier.features.config.sampleRate,
+  // Decoded audio is resampled (in the worker) to the default model's rate; another rate is resampled again.
+  targetRate: served.default.classifier.features.config.sampleRate,
   workers: config.decodeWorkers,
   timeoutMs: config.decodeTimeoutS * 1000,
   memoryBudgetBytes: config.decodeMemoryMb * 2 ** 20,
   inlineWavBytes: 1024 * 1024,
 });
+// The first prediction compiles tfjs kernels, builds the resampler's tables for the input's rate and lets
+// the JIT see the DSP code; the first decode of each codec compiles its WASM (in the decoding workers).
+// Pay all of it now, with a tone burst at the common microphone rates, rather than on a user's request.
 const burst = Float32Array.from({ length: 8000 }, (_, i) => (i > 2000 && i < 6000 ? 0.5 * Math.sin(i / 3) : 0));
-for (let round = 0; round < 5; round++) {
-  for (const rate of [8000, 16000, 22050, 44100, 48000]) {
-    classifyClips(classifier, [featuresFromAudio(resample(burst, 8000, rate), rate, classifier.features.config).views]);
+for (const { classifier } of served.models) {
+  for (let round = 0; round < 5; round++) {
+    for (const rate of [8000, 16000, 22050, 44100, 48000]) {
+      classifyClips(classifier, [featuresFromAudio(resample(burst, 8000, rate), rate, classifier.features.config).views]);
+    }
   }
 }
 await decoder.ready;
 
-const app = createApp(classifier, decoder, config, runtime);
+const app = createApp(served, decoder, config, runtime);
+const names = served.models.map((m) => `${m.name}@${m.classifier.identity.version}`).join(", ");
 Deno.serve({
   port: config.port,
   hostname: config.host,
@@ -41,6 +45,6 @@ Deno.serve({
     console.log(
       `Spoken Digits on http://${
         hostname === "0.0.0.0" ? "localhost" : hostname
-      }:${port} (model ${classifier.identity.name}@${classifier.identity.version}, ${runtime.backend}${runtime.simd ? " SIMD" : ""})`,
+      }:${port} (models ${names}; default ${served.default.name}; ${runtime.backend}${runtime.simd ? " SIMD" : ""})`,
     ),
 }, app.fetch);

@@ -32,9 +32,11 @@ export interface FeatureConfig {
   timeDct?: number;
   /**
    * "stretch": the speech segment is linearly resampled in time to `frames` frames (speaking-rate invariant);
-   * "center": the speech is centred and zero-padded or cropped to `frames` frames.
+   * "center": the speech is centred and zero-padded or cropped to `frames` frames;
+   * "window": a fixed stretch of audio, `frames` hops long, centred on the speech (silence beyond the clip's
+   * ends), so a slow and a fast speaker look like what they are, with the sound around the word (the CNN's input).
    */
-  timeGrid: "stretch" | "center";
+  timeGrid: "stretch" | "center" | "window";
   /**
    * Per-utterance normalization of each coefficient over time: "mean" subtracts its mean (CMN: removes the
    * microphone's colour), "meanvar" also divides by its deviation (CMVN), "level" subtracts only the
@@ -112,6 +114,22 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   utteranceNorm: "none",
   testWarps: [0.88, 0.94, 1, 1.06, 1.12],
   speech: DEFAULT_SPEECH,
+};
+
+/**
+ * The DS-CNN's input (models/lab/dscnn.ts): 40 log-mel bands over a 1 s window around the speech, 50 frames of
+ * 32 ms every 20 ms (Hello Edge's hop; 10 ms doubled the training cost for nothing the convolutions need), no
+ * deltas (the convolutions see time directly).
+ */
+export const CNN_FEATURES: FeatureConfig = {
+  ...DEFAULT_FEATURES,
+  hopLength: 160,
+  nMfcc: 0,
+  deltas: false,
+  frames: 50,
+  timeGrid: "window",
+  // One view: five cost five forward passes of a CNN (the p50 budget is 2 ms); warps remain a training augmentation.
+  testWarps: [1],
 };
 
 /** Length of the flat feature vector the model takes. */

@@ -41,7 +41,7 @@ export interface FeatureOptions {
 export function extractFeatures(clip: Float32Array, config: FeatureConfig, options: FeatureOptions = {}): Features {
   const samples = removeDc(clip);
   const speech = options.segment ?? findSpeech(samples, config.sampleRate, config.speech);
-  const power = powerSpectrogram(samples.subarray(speech.start, speech.end), config.nFft, config.hopLength);
+  const power = powerSpectrogram(analysedPart(samples, speech, config), config.nFft, config.hopLength);
   if (options.warp !== undefined) {
     const { values, logMel } = gridUnderWarp(power, config, options.warp, options.augmentGrid);
     return { values, views: [values], logMel, speech };
@@ -51,6 +51,44 @@ export function extractFeatures(clip: Float32Array, config: FeatureConfig, optio
   const plain = gridUnderWarp(power, config, 1);
   const views = warps.map((warp) => (warp === 1 ? plain.values : gridUnderWarp(power, config, warp).values));
   return { values: plain.values, views, logMel: plain.logMel, speech };
+}
+
+/**
+ * The samples the spectrogram is taken over: the speech segment, or for a "window" grid `frames` hops of audio
+ * centred on it, with silence (zeros: the DC is already removed) where the window runs past the clip.
+ */
+function analysedPart(samples: Float32Array, speech: SpeechSegment, config: FeatureConfig): Float32Array {
+  if (config.timeGrid !== "window") return samples.subarray(speech.start, speech.end);
+  // powerSpectrogram centres its frames: (frames - 1) hops give exactly `frames` frames.
+  const length = (config.frames - 1) * config.hopLength;
+  const start = Math.round((speech.start + speech.end) / 2 - length / 2);
+  const window = new Float32Array(length);
+  const from = Math.max(0, start);
+  const to = Math.min(samples.length, start + length);
+  if (to > from) window.set(samples.subarray(from, to), from - start);
+  return window;
+}
+
+/**
+ * Statistics shared along time, for a "window" grid: one mean and deviation per band, pooled over every frame
+ * (a convolution sees each band the same at every moment), repeated to the flat vector's length.
+ */
+export function tieStatsOverTime(stats: FeatureStats, frames: number): FeatureStats {
+  const perFrame = stats.mean.length / frames;
+  const mean = new Array<number>(stats.mean.length);
+  const std = new Array<number>(stats.std.length);
+  for (let k = 0; k < perFrame; k++) {
+    let m = 0, sq = 0;
+    for (let t = 0; t < frames; t++) {
+      const i = t * perFrame + k;
+      m += stats.mean[i];
+      sq += stats.std[i] ** 2 + stats.mean[i] ** 2;
+    }
+    m /= frames;
+    const s = Math.max(Math.sqrt(Math.max(sq / frames - m * m, 0)), 1e-3);
+    for (let t = 0; t < frames; t++) [mean[t * perFrame + k], std[t * perFrame + k]] = [Math.fround(m), Math.fround(s)];
+  }
+  return { mean, std };
 }
 
 /** Power spectrogram -> mel (filterbank warped by `warp`) -> dB -> MFCC (+ deltas) -> fixed time grid (-> time DCT). */

@@ -17,16 +17,27 @@ export interface Example {
   url: string;
 }
 
+export interface ModelChoice {
+  /** What ?model= takes. */
+  name: string;
+  /** name@version. */
+  id: string;
+  label: string;
+}
+
 export interface RecognizerProps {
   examples: Example[];
-  model: string;
+  /** The default first. */
+  models: ModelChoice[];
 }
 
 type Inference = typeof import("./inference.ts");
 // A computed URL keeps the bundler from inlining tfjs into the page's main bundle.
 const INFERENCE_BUNDLE = ["/static", "build", "inference.js"].join("/");
 
-export function Recognizer({ examples, model }: RecognizerProps) {
+export function Recognizer({ examples, models }: RecognizerProps) {
+  const [modelName, setModelName] = useState(models[0]?.name ?? "");
+  const model = models.find((m) => m.name === modelName) ?? models[0];
   const [tab, setTab] = useState<Tab>("upload");
   const [audio, setAudio] = useState<{ blob: Blob; name: string } | null>(null);
   const [audioUrl, setAudioUrl] = useState<string | null>(null);
@@ -90,7 +101,7 @@ export function Recognizer({ examples, model }: RecognizerProps) {
       if (inBrowser) {
         setStatus("Loading the in-browser engine…");
         const inference = await import(INFERENCE_BUNDLE) as Inference;
-        const prediction = await inference.predictInBrowser(blob, model, setStatus);
+        const prediction = await inference.predictInBrowser(blob, model.id, setStatus);
         setBackendNote(
           prediction.backend === "webgpu"
             ? "Ran in this browser on WebGPU."
@@ -100,7 +111,7 @@ export function Recognizer({ examples, model }: RecognizerProps) {
       } else {
         setStatus("Sending to the server…");
         setBackendNote(null);
-        setResult(await predictOnServer(blob));
+        setResult(await predictOnServer(blob, model.name));
       }
     } catch (e) {
       setResult(null);
@@ -216,6 +227,13 @@ export function Recognizer({ examples, model }: RecognizerProps) {
             <button onClick=${() => !busy && clear()} aria-disabled=${busy}>Clear</button>
           </div>
           ${busy && status && html`<p class="status" role="status">${status}</p>`}
+          ${models.length > 1 && html`<label class="model-picker">Model
+            <select value=${modelName} onChange=${(e: Event) => {
+            setModelName((e.target as HTMLSelectElement).value);
+            setResult(null);
+          }}>
+              ${models.map((m) => html`<option value=${m.name} key=${m.name}>${m.label}</option>`)}
+            </select></label>`}
           <label class="toggle"><input type="checkbox" checked=${inBrowser} onChange=${(e: Event) =>
             setInBrowser((e.target as HTMLInputElement).checked)} />
             Run in this browser (WebGPU; nothing is uploaded)</label>
@@ -246,7 +264,9 @@ export function Recognizer({ examples, model }: RecognizerProps) {
               <${WaveformCanvas} samples=${wave.samples} sampleRate=${wave.sampleRate} speech=${result.speech} />
             `
           }
-        <p class="timings">Decode ${result.timing_ms.decode.toFixed(1)} ms · features ${result.timing_ms.features.toFixed(1)} ms ·
+        <p class="timings">Model ${result.model} · decode ${result.timing_ms.decode.toFixed(1)} ms · features ${
+            result.timing_ms.features.toFixed(1)
+          } ms ·
           model ${result.timing_ms.inference.toFixed(1)} ms · total ${result.timing_ms.total.toFixed(1)} ms</p>
         ${backendNote && html`<p class="backend" data-testid="backend">${backendNote}</p>`}
       </div>`}

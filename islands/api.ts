@@ -25,8 +25,8 @@ export function plainWords(error: unknown): string {
   return `Something went wrong: ${(error as Error)?.message ?? error}`;
 }
 
-export async function predictOnServer(audio: Blob): Promise<Prediction> {
-  const response = await fetch("/predict?include=spectrogram", {
+export async function predictOnServer(audio: Blob, model: string): Promise<Prediction> {
+  const response = await fetch(`/predict?include=spectrogram&model=${encodeURIComponent(model)}`, {
     method: "POST",
     body: audio,
     headers: { "content-type": audio.type || "application/octet-stream" },

@@ -13,7 +13,9 @@ import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
 
 const BACKENDS = ["webgpu", "webgl", "wasm"];
-let loaded: Promise<{ classifier: Classifier; backend: string }> | undefined;
+/** One load per model, kept: switching back to a model does not download it again. */
+const loaded = new Map<string, Promise<{ classifier: Classifier; backend: string }>>();
+let backendReady: Promise<string> | undefined;
 
 async function pickBackend(): Promise<string> {
   setWasmPaths("/static/build/");
@@ -33,24 +35,32 @@ async function pickBackend(): Promise<string> {
 /** What the first run is doing, for the page to show (it downloads ~1.5 MB of model and starts a GPU backend). */
 export type Progress = (message: string) => void;
 
-export function loadModel(modelName: string, progress: Progress = () => {}): Promise<{ classifier: Classifier; backend: string }> {
-  loaded ??= (async () => {
+/** `modelId` is name@version, as the page lists it; the files come from /models/<name>/. */
+export function loadModel(modelId: string, progress: Progress = () => {}): Promise<{ classifier: Classifier; backend: string }> {
+  const existing = loaded.get(modelId);
+  if (existing) return existing;
+  const loading = (async () => {
     progress("Starting the in-browser engine (WebGPU, WebGL or WASM)…");
-    const backend = await pickBackend();
-    progress(`Downloading the model (${backend.toUpperCase()})…`);
+    backendReady ??= pickBackend().catch((e) => {
+      backendReady = undefined;
+      throw e;
+    });
+    const backend = await backendReady;
+    const [name, version] = modelId.split("@");
+    progress(`Downloading the ${name} model (${backend.toUpperCase()})…`);
     const [model, features] = await Promise.all([
-      tf.loadLayersModel("/model/model.json", {
-        onProgress: (fraction) => progress(`Downloading the model (${backend.toUpperCase()})… ${Math.round(fraction * 100)}%`),
+      tf.loadLayersModel(`/models/${name}/model.json`, {
+        onProgress: (fraction) => progress(`Downloading the ${name} model (${backend.toUpperCase()})… ${Math.round(fraction * 100)}%`),
       }),
-      fetch("/model/features.json").then((r) => r.json() as Promise<FeaturesFile>),
+      fetch(`/models/${name}/features.json`).then((r) => r.json() as Promise<FeaturesFile>),
     ]);
-    const [name, version] = modelName.split("@");
     return { classifier: { model, features, identity: { name, version } }, backend };
   })().catch((e) => {
-    loaded = undefined; // a failed start (network, backend) is tried again on the next submit
+    loaded.delete(modelId); // a failed start (network, backend) is tried again on the next submit
     throw e;
   });
-  return loaded;
+  loaded.set(modelId, loading);
+  return loading;
 }
 
 async function decodeInBrowser(blob: Blob, sampleRate: number) {

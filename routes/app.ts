@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import type { Classifier } from "../models/classifier.ts";
+import type { ServedModels } from "../models/served.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { errorResponse, handleError } from "./errors.ts";
@@ -38,7 +38,7 @@ const SECURITY_HEADERS = secureHeaders({
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 export function createApp(
-  classifier: Classifier,
+  served: ServedModels,
   decoder: AudioDecoder,
   config: ServerConfig,
   runtime: { backend: string; simd: boolean },
@@ -57,12 +57,14 @@ export function createApp(
     app.use(cors({ origin: origins, allowMethods: ["GET", "POST", "OPTIONS"] }));
   }
   const limits = { maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutS * 1000 };
-  app.route("/", predictRoutes(classifier, decoder, limits));
-  app.route("/", healthRoutes(classifier, runtime));
-  app.route("/", openApiRoutes(config));
-  app.route("/", pageRoutes(classifier, config));
+  app.route("/", predictRoutes(served, decoder, limits));
+  app.route("/", healthRoutes(served, runtime));
+  app.route("/", openApiRoutes(config, served));
+  app.route("/", pageRoutes(served, config));
   app.route("/", staticFile("/favicon.ico", "static/favicon.svg"));
-  app.route("/", staticFolder("/model", config.modelDir));
+  // Each model's folder for in-browser inference and its plots; /model is the default one.
+  for (const model of served.models) app.route("/", staticFolder(`/models/${model.name}`, model.dir));
+  app.route("/", staticFolder("/model", served.default.dir));
   app.route("/", staticFolder("/static", "static"));
   app.route("/", staticFolder("/examples", config.examplesDir));
   app.notFound((c) => {

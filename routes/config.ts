@@ -1,9 +1,16 @@
 /** Server settings from environment variables, read once at start. */
+import { findModelFolders } from "../models/served.ts";
+
 export interface ServerConfig {
   port: number;
   host: string;
-  /** Model folder served and used for /predict. */
-  modelDir: string;
+  /**
+   * Model folders served (paths). From MODEL_DIR (one folder), or MODELS (names under MODELS_DIR, in that order,
+   * the first the default), or else every model folder under MODELS_DIR (the default chosen by its figures).
+   */
+  modelDirs: string[];
+  /** Whether the operator fixed the order (and so the default). */
+  modelsOrdered: boolean;
   /** Request bodies over this many bytes are refused (413 too_large) before they are read whole. */
   maxBodyBytes: number;
   /** Decoded audio longer than this is refused (413 too_long). */
@@ -36,7 +43,7 @@ export function readConfig(env: (k: string) => string | undefined = (k) => Deno.
   return {
     port: numberFrom(env, "PORT", 7860, 0), // 0: any free port (tests)
     host: env("HOST") || "0.0.0.0",
-    modelDir: env("MODEL_DIR") || "models/digits",
+    ...modelFolders(env),
     maxBodyBytes: numberFrom(env, "MAX_BODY_BYTES", 10 * 1024 * 1024),
     maxAudioSeconds: numberFrom(env, "MAX_AUDIO_SECONDS", 60),
     corsOrigin: env("CORS_ORIGIN") || "",
@@ -47,4 +54,13 @@ export function readConfig(env: (k: string) => string | undefined = (k) => Deno.
     decodeTimeoutS: numberFrom(env, "DECODE_TIMEOUT_S", 5),
     decodeMemoryMb: numberFrom(env, "DECODE_MEMORY_MB", 256),
   };
+}
+
+function modelFolders(env: (k: string) => string | undefined): { modelDirs: string[]; modelsOrdered: boolean } {
+  const single = env("MODEL_DIR");
+  if (single) return { modelDirs: [single.replace(/\/+$/, "")], modelsOrdered: true };
+  const root = env("MODELS_DIR") || "models";
+  const listed = (env("MODELS") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (listed.length) return { modelDirs: listed.map((name) => `${root}/${name}`), modelsOrdered: true };
+  return { modelDirs: findModelFolders(root).map((name) => `${root}/${name}`), modelsOrdered: false };
 }

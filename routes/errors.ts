@@ -12,6 +12,7 @@ export type ApiErrorCode =
   | "no_speech"
   | "not_found"
   | "method_not_allowed"
+  | "unknown_model"
   | "timeout"
   | "internal";
 

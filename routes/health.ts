@@ -4,13 +4,17 @@
  */
 import { Hono } from "hono";
 import { tf } from "../models/tfjs.ts";
-import type { Classifier } from "../models/classifier.ts";
+import type { ServedModels } from "../models/served.ts";
 
-export function healthRoutes(classifier: Classifier, runtime: { backend: string; simd: boolean }) {
+export function healthRoutes(served: ServedModels, runtime: { backend: string; simd: boolean }) {
+  const { identity } = served.default.classifier;
   return new Hono().get("/health", (c) =>
     c.json({
       status: "ok",
-      model: `${classifier.identity.name}@${classifier.identity.version}`,
+      /** The default model, name@version. */
+      model: `${identity.name}@${identity.version}`,
+      /** Every model `?model=` takes, the default first. */
+      models: served.models.map((m) => m.name),
       backend: runtime.backend,
       simd: runtime.simd,
       tensors: tf.memory().numTensors,

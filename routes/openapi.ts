@@ -1,6 +1,7 @@
 /** GET /openapi.json (OpenAPI 3.1) and GET /docs, a readable page of the same. */
 import { Hono } from "hono";
 import { SUPPORTED_FORMATS } from "../dsp/decode.ts";
+import type { ServedModels } from "../models/served.ts";
 import type { ServerConfig } from "./config.ts";
 
 const num = { type: "number" };
@@ -23,6 +24,7 @@ const errorSchema = {
             "no_speech",
             "not_found",
             "method_not_allowed",
+            "unknown_model",
             "timeout",
             "internal",
           ],
@@ -37,7 +39,8 @@ const errorResponse = (description: string) => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 
-export function openApiDocument(config: ServerConfig) {
+export function openApiDocument(config: ServerConfig, served: ServedModels) {
+  const modelNames = served.models.map((m) => m.name);
   return {
     openapi: "3.1.0",
     info: {
@@ -59,6 +62,12 @@ export function openApiDocument(config: ServerConfig) {
             required: false,
             schema: { type: "string", enum: ["spectrogram"] },
             description: "Also return the log-mel spectrogram the model judged.",
+          }, {
+            name: "model",
+            in: "query",
+            required: false,
+            schema: { type: "string", enum: modelNames },
+            description: `Which model answers (GET /health lists them); default ${served.default.name}.`,
           }],
           requestBody: {
             required: true,
@@ -81,7 +90,8 @@ export function openApiDocument(config: ServerConfig) {
             },
             "400": errorResponse(
               "empty_body: no audio, or a form without the audio field; undecodable: truncated, garbage, not audio, a damaged or " +
-                "forged container, an unparseable form, or a file that took too long or too much memory to decode",
+                "forged container, an unparseable form, or a file that took too long or too much memory to decode; " +
+                "unknown_model: ?model= names no model of this server",
             ),
             "408": errorResponse("timeout: the body did not arrive whole in time"),
             "413": errorResponse("too_large: body over the byte limit; too_long: audio over the duration limit"),
@@ -141,8 +151,15 @@ export function openApiDocument(config: ServerConfig) {
         },
         Health: {
           type: "object",
-          required: ["status", "model", "backend", "simd"],
-          properties: { status: { const: "ok" }, model: { type: "string" }, backend: { type: "string" }, simd: { type: "boolean" } },
+          required: ["status", "model", "models", "backend", "simd"],
+          properties: {
+            status: { const: "ok" },
+            model: { type: "string", description: "the default model, name@version" },
+            models: { type: "array", items: { type: "string" }, description: "every model ?model= takes, the default first" },
+            backend: { type: "string" },
+            simd: { type: "boolean" },
+            tensors: { type: "integer" },
+          },
         },
         Error: errorSchema,
       },
@@ -152,8 +169,8 @@ export function openApiDocument(config: ServerConfig) {
 
 const escape = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]!);
 
-export function openApiRoutes(config: ServerConfig) {
-  const doc = openApiDocument(config);
+export function openApiRoutes(config: ServerConfig, served: ServedModels) {
+  const doc = openApiDocument(config, served);
   const app = new Hono();
   app.get("/openapi.json", (c) => c.json(doc));
   app.get("/docs", (c) => {

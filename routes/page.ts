@@ -6,8 +6,8 @@ import { Hono } from "hono";
 import { render } from "preact-render-to-string";
 import { html } from "../islands/html.ts";
 import { type Example, Recognizer, type RecognizerProps } from "../islands/Recognizer.ts";
-import type { Classifier } from "../models/classifier.ts";
-import type { MetricsFile } from "../models/report.ts";
+import type { MetricsFile } from "../models/lab/report.ts";
+import type { ServedModel, ServedModels } from "../models/served.ts";
 import type { ServerConfig } from "./config.ts";
 
 /** A server-rendered island: its HTML now, its props for hydration later. */
@@ -30,52 +30,57 @@ function listExamples(dir: string): Example[] {
   }
 }
 
-function readMetrics(dir: string): MetricsFile | null {
-  try {
-    return JSON.parse(Deno.readTextFileSync(`${dir}/metrics.json`));
-  } catch {
-    return null;
-  }
-}
-
 const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).toFixed(1)}%`);
 
-function ModelPanel({ metrics, modelName }: { metrics: MetricsFile | null; modelName: string }) {
-  const loso = metrics?.loso;
-  const synthetic = Number(metrics?.data?.syntheticClips ?? 0);
-  const members = Number(metrics?.training?.members ?? 1);
-  const layers = `${(metrics?.training?.hidden as number[] | undefined)?.join("-") ?? "512-256-128"}, ReLU, dropout`;
-  const network = members > 1 ? `The average of ${members} MLPs (each ${layers}, trained from its own seed)` : `An MLP (${layers})`;
+/** One line on what a model is, from its metrics.json (the recipe it was trained with). */
+function describe(metrics: MetricsFile | null): string {
+  const training = metrics?.training ?? {};
+  const members = Number(training.members ?? 1);
+  if (training.architecture === "dscnn") {
+    const net = `a depthwise-separable CNN (${training.channels} channels, ${training.blocks} blocks) on 40 log-mel bands over 1 s`;
+    return members > 1 ? `The average of ${members} of ${net}` : net[0].toUpperCase() + net.slice(1);
+  }
+  const layers = `${(training.hidden as number[] | undefined)?.join("-") ?? "512-256-128"}, ReLU, dropout`;
+  const net = members > 1 ? `the average of ${members} MLPs (each ${layers})` : `an MLP (${layers})`;
+  return `The seed app's model: ${net} on 20 MFCCs with deltas, stretched over the detected speech`;
+}
+
+function ModelPanel({ models }: { models: ServedModel[] }) {
+  const synthetic = Number(models[0].metrics?.data?.syntheticClips ?? 0);
+  const rows: Array<[string, (m: ServedModel) => string]> = [
+    ["What it is", (m) => describe(m.metrics)],
+    ["Official FSDD test split (300 clips, the same six speakers)", (m) => pct(m.metrics?.official?.accuracy)],
+    ["Unseen speaker, leave-one-speaker-out, mean", (m) => pct(m.metrics?.loso?.mean)],
+    ["Unseen speaker, worst of six", (m) => (m.metrics?.loso ? `${pct(m.metrics.loso.worst)} (${m.metrics.loso.worstSpeaker})` : "–")],
+    ["Weights", (m) => `${Math.round(Deno.statSync(`${m.dir}/weights.bin`).size / 1024)} KB`],
+  ];
   return html`
     <section class="panel model-panel" id="model" aria-labelledby="model-title">
-      <h2 id="model-title">The model</h2>
-      <p>${network} on 20 MFCCs with deltas over the detected speech, ${modelName}. Trained with tfjs in Deno on the${" "}
+      <h2 id="model-title">The models</h2>
+      <p>${models.length > 1 ? `${models.length} models answer; ${models[0].name} is the default, the others are a pick away.` : ""}
+          Trained with tfjs in Deno on the${" "}
           <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (FSDD, Z. Jackson et al., CC BY-SA 4.0):
           six male English speakers${synthetic
             ? `, plus ${synthetic.toLocaleString("en")} synthetic digits from text-to-speech voices`
             : ""}, and
           augmented copies of the clips.</p>
       <table class="metrics">
-        <tr>
-          <th scope="row">Official FSDD test split (300 clips, the same six speakers)</th>
-          <td>${pct(metrics?.official?.accuracy)}</td>
-        </tr>
-        <tr>
-          <th scope="row">Unseen speaker, leave-one-speaker-out, mean</th>
-          <td>${pct(loso?.mean)}</td>
-        </tr>
-        <tr>
-          <th scope="row">Unseen speaker, worst of six</th>
-          <td>${pct(loso?.worst)}${loso ? ` (${loso.worstSpeaker})` : ""}</td>
-        </tr>
+        <tr><th scope="col"></th>${models.map((m) => html`<th scope="col">${m.name}</th>`)}</tr>
+        ${rows.map(([label, value]) => html`<tr><th scope="row">${label}</th>${models.map((m) => html`<td>${value(m)}</td>`)}</tr>`)}
       </table>
       <p
         class="hint">Voices unlike the six in FSDD (women, children, strong accents) are recognized less well: the leave-one-speaker-out figures are the honest guide.</p>
-      <div class="plots">
-          <img src="/model/plots/confusion.svg" alt="Confusion matrix on the official test split" loading="lazy" />
-          <img src="/model/plots/roc.svg" alt="ROC curves, one digit against the rest" loading="lazy" />
-          ${loso && html`<img src="/model/plots/speakers.svg" alt="Accuracy for each held-out speaker" loading="lazy" />`}
-        </div>
+      ${models.map((m) =>
+        html`
+          <h3>${m.name}</h3>
+          <div class="plots">
+            <img src=${`/models/${m.name}/plots/confusion.svg`} alt=${`${m.name}: confusion matrix on the official test split`} loading="lazy" />
+            <img src=${`/models/${m.name}/plots/roc.svg`} alt=${`${m.name}: ROC curves, one digit against the rest`} loading="lazy" />
+            ${m.metrics?.loso &&
+              html`<img src=${`/models/${m.name}/plots/speakers.svg`} alt=${`${m.name}: accuracy for each held-out speaker`} loading="lazy" />`}
+          </div>
+        `
+      )}
     </section>
   `;
 }
@@ -106,7 +111,7 @@ function ApiPanel() {
   `;
 }
 
-export function renderPage(props: RecognizerProps, metrics: MetricsFile | null): string {
+export function renderPage(props: RecognizerProps, served: ServedModels): string {
   const body = render(html`
     <main>
       <header>
@@ -125,7 +130,7 @@ export function renderPage(props: RecognizerProps, metrics: MetricsFile | null):
         <${Recognizer} ...${props} />
         <//>
         <${ApiPanel} />
-        <${ModelPanel} metrics=${metrics} modelName=${props.model} />
+        <${ModelPanel} models=${served.models} />
         <footer>Model trained on the Free Spoken Digit Dataset (CC BY-SA 4.0). Built with Deno, Hono, Preact and TensorFlow.js.</footer>
         </main>
   `);
@@ -136,12 +141,17 @@ export function renderPage(props: RecognizerProps, metrics: MetricsFile | null):
     `<script type="module" src="/static/build/islands.js"></script></body></html>`;
 }
 
-export function pageRoutes(classifier: Classifier, config: ServerConfig) {
-  return new Hono().get("/", (c) => {
-    const props: RecognizerProps = {
-      examples: listExamples(config.examplesDir),
-      model: `${classifier.identity.name}@${classifier.identity.version}`,
-    };
-    return c.html(renderPage(props, readMetrics(config.modelDir)));
-  });
+export function pageRoutes(served: ServedModels, config: ServerConfig) {
+  const props: RecognizerProps = {
+    examples: listExamples(config.examplesDir),
+    models: served.models.map((m) => ({
+      name: m.name,
+      id: `${m.name}@${m.classifier.identity.version}`,
+      label: `${m.name} (${m.metrics?.training?.architecture === "dscnn" ? "CNN" : "MLP"}${
+        m.metrics?.loso ? `, ${pct(m.metrics.loso.mean)} on unseen speakers` : ""
+      })`,
+    })),
+  };
+  const page = renderPage(props, served);
+  return new Hono().get("/", (c) => c.html(page));
 }

@@ -5,8 +5,8 @@
  * so concurrent requests never interleave inside it.
  */
 import { Hono } from "hono";
-import type { Classifier } from "../models/classifier.ts";
 import { recognize } from "../models/recognize.ts";
+import type { ServedModels } from "../models/served.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { ApiError } from "./errors.ts";
@@ -25,9 +25,21 @@ async function readAudioBody(req: Request, limits: BodyLimits): Promise<Uint8Arr
   return new Uint8Array(await file.arrayBuffer());
 }
 
-export function predictRoutes(classifier: Classifier, decoder: AudioDecoder, limits: BodyLimits) {
+/** The model `?model=` names, or the default; an unknown name is a 400 that lists the known ones. */
+export function pickModel(served: ServedModels, name: string | undefined) {
+  if (name === undefined || name === "") return served.default;
+  const model = served.byName(name);
+  if (!model) {
+    const known = served.models.map((m) => m.name).join(", ");
+    throw new ApiError(400, "unknown_model", `no model named "${name.slice(0, 40)}"; this server has: ${known}`);
+  }
+  return model;
+}
+
+export function predictRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
   return new Hono().post("/predict", async (c) => {
     const started = performance.now();
+    const { classifier } = pickModel(served, c.req.query("model"));
     const bytes = await readAudioBody(c.req.raw, limits);
     if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
     const audio = await decoder.decode(bytes);

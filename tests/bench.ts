@@ -1,8 +1,8 @@
 /**
  * deno task bench: speed and memory of the real thing, printed as JSON (medians and percentiles).
- *   - in process: features and MLP inference for a 1 s clip (median of many runs);
+ *   - in process, for every model folder (mlp, cnn): features and inference for a 1 s clip (median of many runs);
  *   - the real server (`deno task start`'s main.ts) on a free port: cold start to the first 200,
- *     wrk (Debian) posting a real FSDD clip at concurrency 1 and 16 (p50/p99, requests/s),
+ *     wrk (Debian) posting a real FSDD clip to each model at concurrency 1 and 16 (p50/p99, requests/s),
  *     the per-stage medians the server reports in timing_ms, and its RSS after the load.
  * Timings here are never asserted by tests: machines are shared and noisy.
  */
@@ -10,7 +10,8 @@ import { decodeAudio } from "../dsp/decode.ts";
 import { extractFeatures, featuresFromAudio } from "../dsp/index.ts";
 import { classifyClips } from "../models/classifier.ts";
 import { loadClassifier } from "../models/files.ts";
-import { findFsdd } from "../models/fsdd.ts";
+import { findFsdd } from "../models/lab/fsdd.ts";
+import { findModelFolders } from "../models/served.ts";
 import { initTf } from "../models/tfjs.ts";
 import { startServer } from "./server_helpers.ts";
 
@@ -34,23 +35,27 @@ const clipFile = `${fsdd}/recordings/7_jackson_32.wav`;
 const clip = await decodeAudio(await Deno.readFile(clipFile));
 
 await initTf();
-const classifier = await loadClassifier("models/digits");
-const config = classifier.features.config;
-// A 1 s clip: the FSDD digit centred in a second of quiet noise (what a short recording looks like).
-const oneSecond = new Float32Array(config.sampleRate).map(() => (Math.random() - 0.5) * 0.002);
-oneSecond.set(clip.samples.slice(0, config.sampleRate), Math.max(0, (config.sampleRate - clip.samples.length) >> 1));
-const views = extractFeatures(oneSecond, config).views;
-const oneSecond48k = new Float32Array(48000).map((_, i) => oneSecond[Math.floor(i / 6)]);
-const inProcess = {
-  features_ms_1s_clip_8k: timeMs(() => extractFeatures(oneSecond, config), 500),
-  features_ms_1s_clip_48k_with_resampling: timeMs(() => featuresFromAudio(oneSecond48k, 48000, config), 200),
-  // Every test-time warp's view in one batch, averaged: what a prediction costs.
-  inference_ms: timeMs(() => classifyClips(classifier, [views]), 500),
-  test_time_views: views.length,
-  weights_bytes: (await Deno.stat("models/digits/weights.bin")).size,
-};
+const names = findModelFolders("models");
+const inProcess: Record<string, Record<string, number>> = {};
+for (const name of names) {
+  const classifier = await loadClassifier(`models/${name}`);
+  const config = classifier.features.config;
+  // A 1 s clip: the FSDD digit centred in a second of quiet noise (what a short recording looks like).
+  const oneSecond = new Float32Array(config.sampleRate).map(() => (Math.random() - 0.5) * 0.002);
+  oneSecond.set(clip.samples.slice(0, config.sampleRate), Math.max(0, (config.sampleRate - clip.samples.length) >> 1));
+  const views = extractFeatures(oneSecond, config).views;
+  const oneSecond48k = new Float32Array(48000).map((_, i) => oneSecond[Math.floor(i / 6)]);
+  inProcess[name] = {
+    features_ms_1s_clip_8k: timeMs(() => extractFeatures(oneSecond, config), 500),
+    features_ms_1s_clip_48k_with_resampling: timeMs(() => featuresFromAudio(oneSecond48k, 48000, config), 200),
+    // Every test-time warp's view in one batch, averaged: what a prediction costs.
+    inference_ms: timeMs(() => classifyClips(classifier, [views]), 500),
+    test_time_views: views.length,
+    weights_bytes: (await Deno.stat(`models/${name}/weights.bin`)).size,
+  };
+}
 
-async function wrk(url: string, connections: number, seconds: number) {
+async function wrk(url: string, model: string, connections: number, seconds: number) {
   const script = await Deno.makeTempFile({ suffix: ".lua" });
   await Deno.writeTextFile(
     script,
@@ -64,7 +69,17 @@ function done(summary, latency, requests)
 end`,
   );
   const { stdout, success, stderr } = await new Deno.Command("wrk", {
-    args: ["-t", String(Math.min(2, connections)), "-c", String(connections), "-d", `${seconds}s`, "-s", script, `${url}/predict`],
+    args: [
+      "-t",
+      String(Math.min(2, connections)),
+      "-c",
+      String(connections),
+      "-d",
+      `${seconds}s`,
+      "-s",
+      script,
+      `${url}/predict?model=${model}`,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -90,13 +105,19 @@ while (
 );
 const coldStartMs = Math.round(performance.now() - coldStart);
 
-const stageTimes: Record<string, number[]> = { decode: [], features: [], inference: [], total: [] };
-for (let i = 0; i < 200; i++) {
-  const r = await (await fetch(`${server.url}/predict`, { method: "POST", body })).json();
-  for (const k of Object.keys(stageTimes)) stageTimes[k].push(r.timing_ms[k]);
+const perModel: Record<string, unknown> = {};
+for (const name of names) {
+  const stageTimes: Record<string, number[]> = { decode: [], features: [], inference: [], total: [] };
+  for (let i = 0; i < 200; i++) {
+    const r = await (await fetch(`${server.url}/predict?model=${name}`, { method: "POST", body })).json();
+    for (const k of Object.keys(stageTimes)) stageTimes[k].push(r.timing_ms[k]);
+  }
+  perModel[name] = {
+    stage_medians_ms: Object.fromEntries(Object.entries(stageTimes).map(([k, v]) => [k, round(median(v))])),
+    concurrency_1: await wrk(server.url, name, 1, 8),
+    concurrency_16: await wrk(server.url, name, 16, 8),
+  };
 }
-const concurrency1 = await wrk(server.url, 1, 8);
-const concurrency16 = await wrk(server.url, 16, 8);
 const status = await Deno.readTextFile(`/proc/${server.pid}/status`);
 const rssMb = Math.round(+/VmRSS:\s+(\d+)/.exec(status)![1] / 1024);
 await server.stop();
@@ -108,9 +129,7 @@ console.log(JSON.stringify(
     in_process: inProcess,
     server: {
       cold_start_ms: coldStartMs,
-      stage_medians_ms: Object.fromEntries(Object.entries(stageTimes).map(([k, v]) => [k, round(median(v))])),
-      concurrency_1: concurrency1,
-      concurrency_16: concurrency16,
+      models: perModel,
       rss_mb_after_load: rssMb,
     },
     targets: {

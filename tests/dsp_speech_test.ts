@@ -50,7 +50,7 @@ Deno.test({
   name: "findSpeech: finds speech in every one of FSDD's 3,000 clips, the quietly recorded ones too",
   ignore: !FSDD,
   fn: async () => {
-    const { listClips } = await import("../models/fsdd.ts");
+    const { listClips } = await import("../models/lab/fsdd.ts");
     const missed: string[] = [];
     for (const clip of listClips(FSDD!)) {
       const audio = await decodeAudio(await Deno.readFile(clip.path));

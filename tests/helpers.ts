@@ -1,6 +1,6 @@
 /** Test helpers: where FSDD and external tools are, and what to do when they are missing. */
 import assert from "node:assert/strict";
-import { findFsdd } from "../models/fsdd.ts";
+import { findFsdd } from "../models/lab/fsdd.ts";
 
 const inCi = Deno.env.get("CI") === "true";
 

@@ -9,7 +9,7 @@ function declaredOptions(source: string): string[] {
   return [...source.matchAll(/^\s+"?([a-z][a-z-]*)"?: \{ type: "(?:string|boolean)"/gm)].map((m) => m[1]).filter((n) => !INTERNAL.has(n));
 }
 
-for (const script of ["models/train.ts", "models/eval.ts", "models/voices.ts"]) {
+for (const script of ["models/lab/train.ts", "models/lab/eval.ts", "models/lab/voices.ts"]) {
   Deno.test(`${script} --help lists every option and exits 0`, async () => {
     const options = declaredOptions(await Deno.readTextFile(script));
     assert.ok(options.length >= 3, `${script}: found only ${options.join(", ")}`);

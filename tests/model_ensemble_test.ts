@@ -1,11 +1,11 @@
-/** models/ensemble.ts: members trained on differently normalized inputs, averaged into one model. */
+/** models/lab/ensemble.ts: members trained on differently normalized inputs, averaged into one model. */
 import assert from "node:assert/strict";
 import { normalize } from "../dsp/features.ts";
-import { averageMembers, denseLayersOf } from "../models/ensemble.ts";
+import { averageMembers, denseLayersOf } from "../models/lab/ensemble.ts";
 import { uint8Quantize } from "../models/files.ts";
-import { buildMlp, SEED_MLP } from "../models/mlp.ts";
+import { buildMlp, SEED_MLP } from "../models/lab/mlp.ts";
 import { initTf, tf } from "../models/tfjs.ts";
-import { disposeModel } from "../models/training.ts";
+import { disposeModel } from "../models/lab/training.ts";
 
 await initTf();
 

@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { DEFAULT_FEATURES } from "../dsp/config.ts";
 import { loadClassifier, saveModelFolder } from "../models/files.ts";
-import { foldSpeakers, listClips, officialSplit } from "../models/fsdd.ts";
+import { foldSpeakers, listClips, officialSplit } from "../models/lab/fsdd.ts";
 import { float32ToFloat16Bits } from "../models/model_format.ts";
-import { evaluate, rocAucOneVsRest } from "../models/metrics.ts";
-import type { MetricsFile } from "../models/report.ts";
+import { evaluate, rocAucOneVsRest } from "../models/lab/metrics.ts";
+import type { MetricsFile } from "../models/lab/report.ts";
 import { initTf, tf } from "../models/tfjs.ts";
 import {
   DEFAULT_TRAIN,
@@ -17,7 +17,7 @@ import {
   mixBatch,
   predictAudio,
   trainOnAudio,
-} from "../models/training.ts";
+} from "../models/lab/training.ts";
 import { betaSample, seededRandom } from "../dsp/random.ts";
 import { encodeWav16 } from "../dsp/wav.ts";
 import { FSDD, tone } from "./helpers.ts";
@@ -149,7 +149,7 @@ Deno.test({
     // A copy of the committed model folder, so that the report can be written and read back.
     const dir = await Deno.makeTempDir({ prefix: "loso-smoke-" });
     for (const file of ["model.json", "weights.bin", "features.json", "metrics.json"]) {
-      await Deno.copyFile(`models/digits/${file}`, `${dir}/${file}`);
+      await Deno.copyFile(`models/mlp/${file}`, `${dir}/${file}`);
     }
     let report: MetricsFile;
     try {
@@ -157,7 +157,7 @@ Deno.test({
         args: [
           "run",
           "-A",
-          "models/eval.ts",
+          "models/lab/eval.ts",
           "--model",
           dir,
           "--data",

@@ -13,7 +13,7 @@ import {
   kokoroPython,
   listVoiceClips,
   piperPython,
-} from "../models/voices.ts";
+} from "../models/lab/voices.ts";
 import { failInCiElseSkip, toolOrSkip } from "./helpers.ts";
 
 const engines = availableVoices();
@@ -44,7 +44,7 @@ Deno.test({
   ignore: present.length === 0,
   fn: async () => {
     await initTf();
-    const classifier = await loadClassifier("models/digits");
+    const classifier = await loadClassifier("models/mlp");
     let correct = 0;
     for (const [engine] of present) {
       const voices = engines[engine];
@@ -70,7 +70,7 @@ Deno.test({
  */
 async function neuralVoiceDigits(engine: string, generate: (dir: string) => Promise<number>): Promise<string> {
   await initTf();
-  const classifier = await loadClassifier("models/digits");
+  const classifier = await loadClassifier("models/mlp");
   const dir = await Deno.makeTempDir();
   assert.equal(await generate(dir), 10);
   const correct = await checkDigits(dir, classifier);

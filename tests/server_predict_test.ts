@@ -38,7 +38,7 @@ function assertPrediction(json: PredictionJson, digit: number, label: string) {
   assert.deepEqual(Object.keys(json).sort(), ["audio", "confidence", "digit", "model", "probabilities", "speech", "timing_ms"]);
   assert.ok(json.speech.end_s > json.speech.start_s);
   for (const key of ["decode", "features", "inference", "total"]) assert.ok(json.timing_ms[key] >= 0);
-  assert.match(json.model, /^digits@[0-9a-f]{8}$/);
+  assert.match(json.model, /^mlp@[0-9a-f]{8}$/);
 }
 
 /** A WAV of a clip in another layout: sample rate, channels, sample format. */
@@ -80,7 +80,7 @@ Deno.test({
     assert.equal(health.status, "ok");
     assert.equal(health.backend, "wasm");
     assert.equal(health.simd, true);
-    assert.match(health.model, /^digits@/);
+    assert.match(health.model, /^mlp@/);
   },
 });
 

@@ -332,6 +332,43 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "ui: the model picker chooses the model; in-browser mode runs the picked CNN with the server's probabilities",
+  fn: async () => {
+    const page = await browser!.newPage();
+    const { problems, predictCalls } = watch(page);
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    const clip = clipPath("5_nicolas_0.wav");
+    for (const name of ["mlp", "cnn"]) {
+      await page.getByLabel("Model").selectOption(name);
+      await page.setInputFiles('input[type="file"]', clip);
+      await page.getByRole("button", { name: "Submit" }).click();
+      await page.getByTestId("digit").waitFor();
+      assert.match(await page.locator(".timings").textContent() ?? "", new RegExp(`Model ${name}@`));
+    }
+    assert.ok(predictCalls.every((url) => /model=(mlp|cnn)/.test(url)) && predictCalls.length === 2, predictCalls.join(" "));
+    await page.getByRole("checkbox").check();
+    await page.getByLabel("Model").selectOption("cnn");
+    await page.setInputFiles('input[type="file"]', clip);
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("backend").waitFor({ timeout: 60_000 });
+    assert.equal(predictCalls.length, 2, "in-browser mode called /predict");
+    const fromServer = await (await fetch(`${server!.url}/predict?model=cnn`, { method: "POST", body: await Deno.readFile(clip) })).json();
+    const bars = await page.locator(".bar").evaluateAll((els) =>
+      els.map((e) => [Number((e as HTMLElement).dataset.digit), Number((e as HTMLElement).dataset.p)])
+    );
+    for (const [digit, p] of bars) {
+      assert.ok(
+        Math.abs(p - fromServer.probabilities[digit]) < 1e-3,
+        `digit ${digit}: browser ${p}, server ${fromServer.probabilities[digit]}`,
+      );
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
   name: "ui: close the browser and the server",
   fn: async () => {
     await browser?.close();

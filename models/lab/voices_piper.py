@@ -8,7 +8,7 @@ accents, made by the textbook phoneme substitutions of each first language (ACCE
 at several random settings of Piper's three sampling knobs (speaking rate, and the noise of the voice and of
 the phoneme durations), seeded.
 
-usage: python models/voices_piper.py OUT_DIR [--variants N] [--seed N] [--limit N]
+usage: python models/lab/voices_piper.py OUT_DIR [--variants N] [--seed N] [--limit N]
 Writes <digit>_piper-joe-<pronunciation>-l<rate>-n<noise>-w<duration noise>.wav (22,050 Hz, 16-bit), keeping clips
 already there, and prints how many clips the folder holds for these voices.
 """

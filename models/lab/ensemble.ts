@@ -9,8 +9,9 @@
  * layer's kernel rows and bias. The result is a plain layers model (tf.loadLayersModel reads it in a
  * browser) that takes the same features and statistics file as a single MLP.
  */
-import type { FeatureStats } from "../dsp/config.ts";
-import { tf } from "./tfjs.ts";
+import type { FeatureStats } from "../../dsp/config.ts";
+import { dsCnnGraph, type DsCnnOptions } from "./dscnn.ts";
+import { tf } from "../tfjs.ts";
 
 /** One Dense layer's weights as plain arrays: what a training worker sends back, and what the ensemble is built from. */
 export interface DenseWeights {
@@ -22,10 +23,40 @@ export interface DenseWeights {
   activation: string;
 }
 
-/** A trained MLP as data: its Dense layers in order (Dropout does nothing at inference) and its input statistics. */
+/** A trained DS-CNN as data: how to rebuild it, and each layer's weights (by layer name, in the layer's order). */
+export interface NetworkWeights {
+  frames: number;
+  bins: number;
+  options: DsCnnOptions;
+  weights: Array<{ layer: string; shape: number[]; values: Float32Array }>;
+}
+
+/**
+ * A trained member as data: an MLP's Dense layers in order (Dropout does nothing at inference), or a DS-CNN's
+ * weights (`network`, `layers` empty), and its input statistics.
+ */
 export interface TrainedMember {
   layers: DenseWeights[];
   stats: FeatureStats;
+  network?: NetworkWeights;
+}
+
+/** A trained DS-CNN's weights, copied out of its tensors, with what rebuilds it. */
+export function networkWeightsOf(
+  model: tf.LayersModel,
+  frames: number,
+  recipe: Omit<DsCnnOptions, "dropout"> & { dropout: number[] },
+): NetworkWeights {
+  const width = model.inputs[0].shape[1] as number;
+  const { channels, blocks, learningRate, seed } = recipe;
+  return {
+    frames,
+    bins: width / frames,
+    options: { channels, blocks, dropout: recipe.dropout[0] ?? 0, learningRate, seed },
+    weights: model.layers.flatMap((layer) =>
+      layer.getWeights().map((w) => ({ layer: layer.name, shape: w.shape, values: w.dataSync() as Float32Array }))
+    ),
+  };
 }
 
 /** The Dense layers of a trained tfjs model, copied out of its tensors. */
@@ -66,6 +97,7 @@ export function refoldFirstLayer(layer: DenseWeights, own: FeatureStats, shared:
  */
 export function averageMembers(members: TrainedMember[]): { model: tf.LayersModel; stats: FeatureStats } {
   if (members.length === 0) throw new Error("an ensemble needs at least one member");
+  if (members[0].network) return averageNetworks(members);
   const shared = members[0].stats;
   const inputLength = shared.mean.length;
   const input = tf.input({ shape: [inputLength], name: "features" });
@@ -84,4 +116,32 @@ export function averageMembers(members: TrainedMember[]): { model: tf.LayersMode
   });
   const output = outputs.length === 1 ? outputs[0] : tf.layers.average({ name: "mean" }).apply(outputs) as tf.SymbolicTensor;
   return { model: tf.model({ inputs: input, outputs: output, name: `mlp_x${members.length}` }), stats: shared };
+}
+
+/**
+ * DS-CNN members side by side on one input, their softmax outputs averaged. Their statistics are the same
+ * (computed on the un-augmented clips, per band), so nothing needs refolding.
+ */
+function averageNetworks(members: TrainedMember[]): { model: tf.LayersModel; stats: FeatureStats } {
+  const { frames, bins } = members[0].network!;
+  const input = tf.input({ shape: [frames * bins], name: "features" });
+  const built = members.map((member, k) =>
+    dsCnnGraph(input, frames, bins, { ...member.network!.options, dropout: 0 }, members.length === 1 ? "" : `m${k}_`)
+  );
+  const output = built.length === 1 ? built[0] : tf.layers.average({ name: "mean" }).apply(built) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: output, name: `dscnn_x${members.length}` });
+  members.forEach((member, k) => {
+    const prefix = members.length === 1 ? "" : `m${k}_`;
+    const byLayer = new Map<string, tf.Tensor[]>();
+    for (const w of member.network!.weights) {
+      const list = byLayer.get(w.layer) ?? [];
+      list.push(tf.tensor(w.values, w.shape));
+      byLayer.set(w.layer, list);
+    }
+    for (const [name, values] of byLayer) {
+      model.getLayer(`${prefix}${name}`).setWeights(values); // copies into the layer's variables
+      tf.dispose(values);
+    }
+  });
+  return { model, stats: members[0].stats };
 }

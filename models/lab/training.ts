@@ -2,18 +2,20 @@
  * Turning clips into examples and examples into a trained MLP. Used by `deno task train`, by
  * `deno task eval --loso` (one model per held-out speaker) and by the training smoke test.
  */
-import { augmentClip, type AugmentRecipe, DEFAULT_RECIPE, specAugment, timeWarp } from "../dsp/augment.ts";
-import { type FeatureConfig, type FeatureStats } from "../dsp/config.ts";
-import { decodeAudio } from "../dsp/decode.ts";
-import { computeStats, extractFeatures, normalize } from "../dsp/features.ts";
-import { resample } from "../dsp/resample.ts";
-import { betaSample, type Random, seededRandom, shuffle } from "../dsp/random.ts";
-import { AudioError } from "../dsp/errors.ts";
+import { augmentClip, type AugmentRecipe, DEFAULT_RECIPE, specAugment, timeWarp } from "../../dsp/augment.ts";
+import { type FeatureConfig, type FeatureStats } from "../../dsp/config.ts";
+import { decodeAudio } from "../../dsp/decode.ts";
+import { computeStats, extractFeatures, normalize, tieStatsOverTime } from "../../dsp/features.ts";
+import { resample } from "../../dsp/resample.ts";
+import { betaSample, type Random, seededRandom, shuffle } from "../../dsp/random.ts";
+import { AudioError } from "../../dsp/errors.ts";
 import { buildMlp, type MlpOptions, SEED_MLP } from "./mlp.ts";
-import { type Classifier, classifyClips } from "./classifier.ts";
-import { averageMembers, denseLayersOf, type TrainedMember } from "./ensemble.ts";
+import { buildDsCnn } from "./dscnn.ts";
+import { registerConvBackprop } from "./conv_backprop.ts";
+import { type Classifier, classifyClips } from "../classifier.ts";
+import { averageMembers, denseLayersOf, networkWeightsOf, type TrainedMember } from "./ensemble.ts";
 import { listVoiceClips } from "./voices.ts";
-import { tf } from "./tfjs.ts";
+import { tf } from "../tfjs.ts";
 
 export interface LabelledAudio {
   samples: Float32Array;
@@ -23,6 +25,12 @@ export interface LabelledAudio {
 }
 
 export interface TrainOptions extends MlpOptions {
+  /** "mlp": the seed's MLP (hidden, dropout); "dscnn": the depthwise-separable CNN (channels, blocks, dropout[0]). */
+  architecture: "mlp" | "dscnn";
+  /** DS-CNN: filters of every convolution. */
+  channels: number;
+  /** DS-CNN: depthwise-separable blocks. */
+  blocks: number;
   epochs: number;
   batchSize: number;
   /** Augmented copies made of every training clip, besides the clip itself (0 = none). */
@@ -54,6 +62,9 @@ export function parseMaskFill(value: string): TrainOptions["maskFill"] {
 /** The shipped recipe, but for the synthetic voices, whose folder `deno task voices` must make first. */
 export const DEFAULT_TRAIN: TrainOptions = {
   ...SEED_MLP,
+  architecture: "mlp",
+  channels: 32,
+  blocks: 4,
   epochs: 10,
   batchSize: 32,
   augmentCopies: 2,
@@ -92,6 +103,8 @@ export async function loadVoices(dirs: string, sampleRate: number): Promise<Labe
 export interface Examples {
   x: Float32Array[];
   y: number[];
+  /** Whether each example is a clip as recorded (not an augmented copy). */
+  plain: boolean[];
 }
 
 /** Features of every clip plus `augmentCopies` seeded augmentations of it. Clips with no speech are skipped. */
@@ -104,6 +117,7 @@ export function makeExamples(
   const babble = clips.map((c) => c.samples);
   const x: Float32Array[] = [];
   const y: number[] = [];
+  const plain: boolean[] = [];
   const augmentGrid = (grid: Float32Array, frames: number, perFrame: number) => {
     if (options.timeWarpFrames > 0) grid = timeWarp(grid, frames, perFrame, options.timeWarpFrames, random);
     return options.specAugment ? specAugment(grid, frames, perFrame, random, { fill: options.maskFill }) : grid;
@@ -112,6 +126,7 @@ export function makeExamples(
     try {
       x.push(extractFeatures(samples, config, { warp, augmentGrid: augmented ? augmentGrid : undefined }).values);
       y.push(digit);
+      plain.push(!augmented);
     } catch (e) {
       if (!(e instanceof AudioError)) throw e; // an augmentation that drowned the speech: leave it out
     }
@@ -123,7 +138,7 @@ export function makeExamples(
       add(augmented.samples, clip.digit, augmented.warp, true);
     }
   }
-  return { x, y };
+  return { x, y, plain };
 }
 
 export interface EpochReport {
@@ -136,22 +151,33 @@ export interface EpochReport {
   members?: number;
 }
 
+/** The network a recipe names, for inputs of `width` values (a DS-CNN reads them as config.frames rows). */
+export function buildNetwork(width: number, config: FeatureConfig, options: TrainOptions): tf.LayersModel {
+  if (options.architecture === "dscnn") {
+    registerConvBackprop(); // tfjs-wasm lacks the CNN's gradient kernels
+    const { channels, blocks, learningRate, seed } = options;
+    return buildDsCnn(config.frames, width / config.frames, { channels, blocks, dropout: options.dropout[0] ?? 0, learningRate, seed });
+  }
+  return buildMlp(width, options);
+}
+
 /**
- * Trains the MLP on normalized examples. Repeatable under `seed`: the weights' initializers are seeded, the
- * batches are shuffled by our seeded PRNG, and tfjs's dropout masks (which draw from Math.random) get a
- * seeded Math.random for the duration of training.
+ * Trains the recipe's network on normalized examples. Repeatable under `seed`: the weights' initializers are
+ * seeded, the batches are shuffled by our seeded PRNG, and tfjs's dropout masks (which draw from Math.random)
+ * get a seeded Math.random for the duration of training.
  */
-export async function trainMlp(
+export async function trainNetwork(
   examples: Examples,
+  config: FeatureConfig,
   options: TrainOptions,
   stats: { mean: number[]; std: number[] },
   onEpoch: (report: EpochReport) => void = () => {},
-): Promise<tf.Sequential> {
+): Promise<tf.LayersModel> {
   const width = examples.x[0].length;
   const n = examples.x.length;
   const xs = new Float32Array(n * width);
   examples.x.forEach((v, i) => xs.set(normalize(v, stats), i * width));
-  const model = buildMlp(width, options);
+  const model = buildNetwork(width, config, options);
   const random = seededRandom(options.seed);
   const realRandom = Math.random;
   Math.random = seededRandom(options.seed + 1);
@@ -224,7 +250,7 @@ export function disposeModel(model: tf.LayersModel): void {
   model.dispose();
 }
 
-/** One member: its own seeded augmentations, statistics over them, an MLP trained on them, returned as plain weights. */
+/** One member: its own seeded augmentations, statistics, a network trained on them, returned as plain weights. */
 export async function trainMember(
   clips: LabelledAudio[],
   config: FeatureConfig,
@@ -232,11 +258,16 @@ export async function trainMember(
   onEpoch?: (report: EpochReport) => void,
 ): Promise<{ member: TrainedMember; examples: number }> {
   const made = makeExamples(clips, config, options);
-  // Statistics over the clips and their augmented copies alike: the inputs the network is trained on.
-  const stats = computeStats(made.x);
-  const model = await trainMlp(made, options, stats, onEpoch);
+  const cnn = options.architecture === "dscnn";
+  // MLP: statistics over the clips and their augmented copies alike, the inputs it is trained on (members differ,
+  // and the ensemble refolds them). DS-CNN: over the clips as recorded, per band, the same for every member.
+  const stats = cnn ? tieStatsOverTime(computeStats(made.x.filter((_, i) => made.plain[i])), config.frames) : computeStats(made.x);
+  const model = await trainNetwork(made, config, options, stats, onEpoch);
   try {
-    return { member: { layers: denseLayersOf(model), stats }, examples: made.x.length };
+    const member: TrainedMember = cnn
+      ? { layers: [], stats, network: networkWeightsOf(model, config.frames, options) }
+      : { layers: denseLayersOf(model), stats };
+    return { member, examples: made.x.length };
   } finally {
     disposeModel(model);
   }

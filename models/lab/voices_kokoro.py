@@ -6,7 +6,7 @@ vocabulary is shared across languages, so we feed it English digits written in K
 phoneme alphabet, in American and British forms, and make more voices by blending the five styles.
 The result is accented, natural-sounding speech: voices FSDD (six men) does not have.
 
-usage: python models/voices_kokoro.py OUT_DIR [--blends N] [--seed N] [--limit N]
+usage: python models/lab/voices_kokoro.py OUT_DIR [--blends N] [--seed N] [--limit N]
 Writes <digit>_kokoro-<voice>.wav (24 kHz, 16-bit), keeping clips already there, and prints how many clips
 the folder holds for these voices.
 """

@@ -3,11 +3,11 @@
  * Trains the MLP on FSDD (official split: takes 5-49; all: every clip) and writes models/<name>/.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_FEATURES, type FeatureConfig } from "../dsp/config.ts";
+import { CNN_FEATURES, DEFAULT_FEATURES, type FeatureConfig } from "../../dsp/config.ts";
 import { DEFAULT_FSDD_DIR, listClips, officialSplit } from "./fsdd.ts";
-import { saveModelFolder } from "./files.ts";
+import { saveModelFolder } from "../files.ts";
 import { epochPrinter } from "./progress.ts";
-import { initTf } from "./tfjs.ts";
+import { initTf } from "../tfjs.ts";
 import {
   DEFAULT_TRAIN,
   disposeModel,
@@ -27,11 +27,14 @@ const { values: args } = parseArgs({
   options: {
     data: { type: "string", default: DEFAULT_FSDD_DIR },
     split: { type: "string", default: "official" },
-    name: { type: "string", default: "digits" },
+    name: { type: "string" },
     out: { type: "string", default: "models" },
     epochs: { type: "string", default: String(DEFAULT_TRAIN.epochs) },
     batch: { type: "string", default: String(DEFAULT_TRAIN.batchSize) },
     lr: { type: "string", default: String(DEFAULT_TRAIN.learningRate) },
+    architecture: { type: "string", default: DEFAULT_TRAIN.architecture },
+    channels: { type: "string", default: String(DEFAULT_TRAIN.channels) },
+    blocks: { type: "string", default: String(DEFAULT_TRAIN.blocks) },
     hidden: { type: "string", default: DEFAULT_TRAIN.hidden.join(",") },
     dropout: { type: "string", default: DEFAULT_TRAIN.dropout.join(",") },
     seed: { type: "string", default: String(DEFAULT_TRAIN.seed) },
@@ -55,8 +58,10 @@ if (args.help) {
   console.log(`deno task train [options]
   --data DIR        FSDD folder (a clone of free-spoken-digit-dataset), default ${DEFAULT_FSDD_DIR}
   --split S         official (train on takes 5-49, test on 0-4) or all (train on everything, no test)
-  --name NAME       model folder name under --out (default digits)
-  --epochs N --batch N --lr X --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N
+  --name NAME       model folder name under --out (default mlp, or cnn for --architecture dscnn)
+  --architecture A  mlp (the seed's MLP; default) or dscnn (the depthwise-separable CNN on a 1 s log-mel window)
+  --channels N --blocks N  the DS-CNN's width and depth (default ${DEFAULT_TRAIN.channels}, ${DEFAULT_TRAIN.blocks})
+  --epochs N --batch N --lr X --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N  (a DS-CNN uses the first dropout)
   --members N       train N MLPs from seeds seed..seed+N-1 and ship their average (default ${DEFAULT_TRAIN.members})
   --jobs N          members trained at once, each in a worker on its own core (default: one per core)
   --augment N       augmented copies per training clip (0 = none; default ${DEFAULT_TRAIN.augmentCopies})
@@ -67,15 +72,19 @@ if (args.help) {
   --mask-fill F     what SpecAugment masks leave: zero or mean (each coefficient's mean over the clip; default ${DEFAULT_TRAIN.maskFill})
   --weights E       how weights.bin stores them: uint8 kernels (a quarter of float32; default) or float16 (a half)
   --voices DIRS     also train on the synthetic voices in these comma-separated folders (made by deno task voices)
-  --features JSON   feature settings that differ from dsp/config.ts DEFAULT_FEATURES, e.g. '{"timeDct":16,"deltas":false}'
+  --features JSON   feature settings that differ from dsp/config.ts DEFAULT_FEATURES (CNN_FEATURES for a dscnn), e.g. '{"timeDct":16}'
   --max-clips N     use only the first N training clips (smoke tests)`);
   Deno.exit(0);
 }
 if (args.split !== "official" && args.split !== "all") throw new Error("--split is official or all");
 if (args.weights !== "float16" && args.weights !== "uint8") throw new Error("--weights is float16 or uint8");
+if (args.architecture !== "mlp" && args.architecture !== "dscnn") throw new Error("--architecture is mlp or dscnn");
 
 const options: TrainOptions = {
   ...DEFAULT_TRAIN,
+  architecture: args.architecture,
+  channels: +args.channels,
+  blocks: +args.blocks,
   epochs: +args.epochs,
   batchSize: +args.batch,
   learningRate: +args.lr,
@@ -91,7 +100,10 @@ const options: TrainOptions = {
   recipe: { ...DEFAULT_TRAIN.recipe, eqProbability: +args.eq },
   voicesDir: args.voices,
 };
-const config: FeatureConfig = { ...DEFAULT_FEATURES, ...featureOverrides(args.features) };
+const config: FeatureConfig = {
+  ...(options.architecture === "dscnn" ? CNN_FEATURES : DEFAULT_FEATURES),
+  ...featureOverrides(args.features),
+};
 await initTf();
 
 const clips = listClips(args.data);
@@ -109,7 +121,8 @@ if (voices.length) console.log(`plus ${voices.length} synthetic clips from ${opt
 const { model, stats, examples } = await trainOnAudio(labelled, config, options, epochPrinter("train"), +args.jobs);
 const trainingSeconds = (performance.now() - started) / 1000;
 
-const dir = `${args.out}/${args.name}`;
+const name = args.name ?? (options.architecture === "dscnn" ? "cnn" : "mlp");
+const dir = `${args.out}/${name}`;
 const version = await saveModelFolder(dir, model, { config, stats }, args.weights);
 let official = null;
 if (split.test.length) {
@@ -126,7 +139,7 @@ if (split.test.length) {
 }
 disposeModel(model);
 await writeMetrics(dir, {
-  name: args.name,
+  name,
   version,
   trainedAt: new Date().toISOString(),
   data: {

@@ -1,5 +1,5 @@
 /**
- * deno task eval [--model models/digits] [--data DIR] [--loso] [--jobs N] [--epochs N] [--augment N] [--members N]
+ * deno task eval [--model models/mlp] [--data DIR] [--loso] [--jobs N] [--epochs N] [--augment N] [--members N]
  *   [--hidden 512,256,128] [--dropout 0.3,0.3,0.2] [--mixup A] [--smooth E] [--time-warp N] [--eq P] [--mask-fill zero|mean] [--seed N]   (each overrides the model's own recipe, for comparisons)
  * Scores the model folder on FSDD's official test split (accuracy, per-class P/R/F1, confusion, ROC AUC),
  * and with --loso re-trains the model's own recipe six times, each time leaving one speaker out entirely
@@ -9,19 +9,19 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_FSDD_DIR, foldSpeakers, listClips, officialSplit, speakers } from "./fsdd.ts";
-import { loadClassifier } from "./files.ts";
+import { loadClassifier } from "../files.ts";
 import { evaluate } from "./metrics.ts";
 import { epochPrinter } from "./progress.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots } from "./report.ts";
-import { initTf } from "./tfjs.ts";
+import { initTf } from "../tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
 import { DEFAULT_TRAIN, loadAudio, loadVoices, parseMaskFill, predictAudio, trainMembers, type TrainOptions } from "./training.ts";
 import type { Clip } from "./fsdd.ts";
-import type { FeatureConfig } from "../dsp/config.ts";
+import type { FeatureConfig } from "../../dsp/config.ts";
 
 const { values: args } = parseArgs({
   options: {
-    model: { type: "string", default: "models/digits" },
+    model: { type: "string", default: "models/mlp" },
     data: { type: "string", default: DEFAULT_FSDD_DIR },
     loso: { type: "boolean", default: false },
     epochs: { type: "string" },
@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`deno task eval [options]
-  --model DIR       model folder to score (default models/digits); its metrics.json gets the results
+  --model DIR       model folder to score (default models/mlp); its metrics.json gets the results
   --data DIR        FSDD folder, default ${DEFAULT_FSDD_DIR}
   --loso            also leave one speaker out, six times: retrain the model's own recipe on five speakers, test on the sixth
   --speakers A,B    hold out only these speakers (with --loso)

@@ -1,5 +1,5 @@
 /** Classification metrics, written plainly: accuracy, per-class precision/recall/F1, confusion, ROC AUC. */
-import { argmax } from "./model_format.ts";
+import { argmax } from "../model_format.ts";
 
 export interface ClassReport {
   precision: number;

@@ -1,6 +1,6 @@
 /** The seed app's MLP, layer for layer; every size and rate is a parameter (and a `deno task train` flag). */
-import type { tf as TfNamespace } from "./tfjs.ts";
-import { tf } from "./tfjs.ts";
+import type { tf as TfNamespace } from "../tfjs.ts";
+import { tf } from "../tfjs.ts";
 
 export interface MlpOptions {
   /** Units of the hidden Dense ReLU layers (seed: 512, 256, 128). */

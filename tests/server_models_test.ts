@@ -1,0 +1,66 @@
+/** Several models served at once: listed, picked with ?model=, each answering with its own name; the page offers them. */
+import assert from "node:assert/strict";
+import { startServer } from "./server_helpers.ts";
+
+const server = await startServer();
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const CLIP = await Deno.readFile("static/examples/7_flite-kal.wav");
+
+async function predict(query: string) {
+  const response = await fetch(`${server.url}/predict${query}`, { method: "POST", body: CLIP, headers: { "content-type": "audio/wav" } });
+  return { status: response.status, json: await response.json() };
+}
+
+Deno.test({
+  ...opts,
+  name: "/health lists every model, the default first; the default is the best on unseen speakers of those >= 97% official",
+  fn: async () => {
+    const health = await (await fetch(`${server.url}/health`)).json();
+    assert.deepEqual([...health.models].sort(), ["cnn", "mlp"]);
+    const figures = await Promise.all(health.models.map(async (name: string) => {
+      const metrics = JSON.parse(await Deno.readTextFile(`models/${name}/metrics.json`));
+      return { name, official: metrics.official.accuracy as number, loso: metrics.loso?.mean as number };
+    }));
+    const eligible = figures.filter((f) => f.official >= 0.97).sort((a, b) => b.loso - a.loso);
+    assert.equal(health.models[0], eligible[0].name);
+    assert.match(health.model, new RegExp(`^${eligible[0].name}@[0-9a-f]{8}$`));
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "?model= picks the model that answers, the answer names it; an unknown name is 400 unknown_model",
+  fn: async () => {
+    for (const name of ["cnn", "mlp"]) {
+      const { status, json } = await predict(`?model=${name}`);
+      assert.equal(status, 200, JSON.stringify(json));
+      assert.match(json.model, new RegExp(`^${name}@[0-9a-f]{8}$`));
+      assert.equal(json.probabilities.length, 10);
+    }
+    const { status, json } = await predict("?model=nope");
+    assert.equal(status, 400);
+    assert.equal(json.error.code, "unknown_model");
+    assert.match(json.error.message, /cnn/);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "each model's folder is served for in-browser inference, and the page offers a model picker and both columns",
+  fn: async () => {
+    for (const name of ["cnn", "mlp"]) {
+      const response = await fetch(`${server.url}/models/${name}/model.json`);
+      assert.equal(response.status, 200);
+      assert.equal((await response.json()).format, "layers-model");
+    }
+    const page = await (await fetch(server.url)).text();
+    assert.match(page, /<select[^>]*>.*<option value="cnn"/s);
+    assert.match(page, /<th scope="col">cnn<\/th>/);
+    assert.match(page, /<th scope="col">mlp<\/th>/);
+    const doc = await (await fetch(`${server.url}/openapi.json`)).json();
+    const model = doc.paths["/predict"].post.parameters.find((p: { name: string }) => p.name === "model");
+    assert.deepEqual([...model.schema.enum].sort(), ["cnn", "mlp"]);
+  },
+});
+
+Deno.test({ ...opts, name: "stop the server", fn: () => server.stop() });
