@@ -47,6 +47,17 @@ function watch(page: Page) {
   return { problems, predictCalls };
 }
 
+/** The page's ten bars carry the same probabilities as `expected` (the server's), within 1e-3. */
+async function assertBarsMatch(page: Page, expected: number[]) {
+  const bars = await page.locator(".bar").evaluateAll((els) =>
+    els.map((e) => [Number((e as HTMLElement).dataset.digit), Number((e as HTMLElement).dataset.p)])
+  );
+  assert.equal(bars.length, 10);
+  for (const [digit, p] of bars) {
+    assert.ok(Math.abs(p - expected[digit]) < 1e-3, `digit ${digit}: browser ${p}, server ${expected[digit]}`);
+  }
+}
+
 let server: Awaited<ReturnType<typeof startServer>> | undefined;
 let browser: Browser | undefined;
 if (ready) {
@@ -172,16 +183,7 @@ Deno.test({
     // The same probabilities as the server for the same clip, within 1e-3.
     const fromServer =
       await (await fetch(`${server!.url}/predict`, { method: "POST", body: await Deno.readFile(clipPath("3_theo_2.wav")) })).json();
-    const bars = await page.locator(".bar").evaluateAll((els) =>
-      els.map((e) => [Number((e as HTMLElement).dataset.digit), Number((e as HTMLElement).dataset.p)])
-    );
-    assert.equal(bars.length, 10);
-    for (const [digit, p] of bars) {
-      assert.ok(
-        Math.abs(p - fromServer.probabilities[digit]) < 1e-3,
-        `digit ${digit}: browser ${p}, server ${fromServer.probabilities[digit]}`,
-      );
-    }
+    await assertBarsMatch(page, fromServer.probabilities);
     assert.deepEqual(problems, []);
     await page.close();
   },
@@ -353,15 +355,7 @@ Deno.test({
     await page.getByTestId("backend").waitFor({ timeout: 60_000 });
     assert.equal(predictCalls.length, 2, "in-browser mode called /predict");
     const fromServer = await (await fetch(`${server!.url}/predict?model=cnn`, { method: "POST", body: await Deno.readFile(clip) })).json();
-    const bars = await page.locator(".bar").evaluateAll((els) =>
-      els.map((e) => [Number((e as HTMLElement).dataset.digit), Number((e as HTMLElement).dataset.p)])
-    );
-    for (const [digit, p] of bars) {
-      assert.ok(
-        Math.abs(p - fromServer.probabilities[digit]) < 1e-3,
-        `digit ${digit}: browser ${p}, server ${fromServer.probabilities[digit]}`,
-      );
-    }
+    await assertBarsMatch(page, fromServer.probabilities);
     assert.deepEqual(problems, []);
     await page.close();
   },

@@ -46,8 +46,8 @@ function info(inShape: number[], filterShape: number[], attrs: ConvAttrs, depthw
 
 function conv2dBackpropFilter({ inputs: { x, dy }, backend, attrs }: Args): Info {
   const c = info(x.shape, attrs.filterShape!, attrs, false);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ch, outHeight: oh, outWidth: ow, outChannels: f } = c;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
+  const { batchSize: n, inChannels: ch, outHeight: oh, outWidth: ow, outChannels: f } = c;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = c;
   const { top, left } = c.padInfo;
   const rows = n * oh * ow;
   const k = fh * fw * ch;
@@ -61,23 +61,8 @@ function conv2dBackpropFilter({ inputs: { x, dy }, backend, attrs }: Args): Info
     temporaries.push(patches);
     const out = backend.typedArrayFromHeap(patches);
     out.fill(0);
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < oh; y++) {
-        for (let xo = 0; xo < ow; xo++) {
-          const row = ((b * oh + y) * ow + xo) * k;
-          for (let i = 0; i < fh; i++) {
-            const iy = y * sh - top + i * dh;
-            if (iy < 0 || iy >= h) continue;
-            for (let j = 0; j < fw; j++) {
-              const ix = xo * sw - left + j * dw;
-              if (ix < 0 || ix >= w) continue;
-              const from = ((b * h + iy) * w + ix) * ch;
-              out.set(xs.subarray(from, from + ch), row + (i * fw + j) * ch);
-            }
-          }
-        }
-      }
-    }
+    // Row r of the patches holds, tap after tap, the ch input values that output position r sees through it.
+    forEachTap(c, (dyAt, xAt, tapAt) => out.set(xs.subarray(xAt, xAt + ch), (dyAt / f) * k + (tapAt / f) * ch));
   }
   const matMul = tf.getKernel("BatchMatMul", "wasm")!.kernelFunc as unknown as (a: unknown) => Info;
   const grads = matMul({
@@ -89,82 +74,66 @@ function conv2dBackpropFilter({ inputs: { x, dy }, backend, attrs }: Args): Info
   return { dataId: grads.dataId, shape: attrs.filterShape!, dtype: "float32" };
 }
 
-function depthwiseBackpropFilter({ inputs: { x, dy }, backend, attrs }: Args): Info {
-  const c = info(x.shape, attrs.filterShape!, attrs, true);
+/**
+ * Walks every (output position, filter tap) pair of a convolution that lands inside the input (padding is
+ * skipped), and hands `visit` the flat offsets of dy's position, x's position and the tap's first filter value
+ * (the filter is [fh][fw][ch][f / ch] for a depthwise one, [fh][fw][ch][f] otherwise: tapAt / f is the tap's
+ * index either way). im2col and both depthwise gradients are this walk with different work per tap.
+ */
+function forEachTap(c: tf.backend_util.Conv2DInfo, visit: (dyAt: number, xAt: number, tapAt: number) => void): void {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ch, outHeight: oh, outWidth: ow, outChannels: f } = c;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
   const { top, left } = c.padInfo;
-  const m = f / ch;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const dyAt = ((b * oh + y) * ow + xo) * f;
+        for (let i = 0; i < fh; i++) {
+          const iy = y * sh - top + i * dh;
+          if (iy < 0 || iy >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const ix = xo * sw - left + j * dw;
+            if (ix < 0 || ix >= w) continue;
+            visit(dyAt, ((b * h + iy) * w + ix) * ch, (i * fw + j) * f);
+          }
+        }
+      }
+    }
+  }
+}
+
+function depthwiseBackpropFilter({ inputs: { x, dy }, backend, attrs }: Args): Info {
+  const c = info(x.shape, attrs.filterShape!, attrs, true);
+  const ch = c.inChannels, m = c.outChannels / c.inChannels;
   const xs = backend.readSync(x.dataId);
   const dys = backend.readSync(dy.dataId);
   const result = backend.makeOutput(attrs.filterShape!, "float32");
   const grads = backend.typedArrayFromHeap(result);
   grads.fill(0);
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < oh; y++) {
-      for (let xo = 0; xo < ow; xo++) {
-        const dyAt = ((b * oh + y) * ow + xo) * f;
-        for (let i = 0; i < fh; i++) {
-          const iy = y * sh - top + i * dh;
-          if (iy < 0 || iy >= h) continue;
-          for (let j = 0; j < fw; j++) {
-            const ix = xo * sw - left + j * dw;
-            if (ix < 0 || ix >= w) continue;
-            const xAt = ((b * h + iy) * w + ix) * ch;
-            const gAt = (i * fw + j) * f; // [fh][fw][ch][m], flat over ch*m = f
-            if (m === 1) {
-              for (let q = 0; q < ch; q++) grads[gAt + q] += xs[xAt + q] * dys[dyAt + q];
-              continue;
-            }
-            for (let q = 0; q < ch; q++) {
-              const xv = xs[xAt + q];
-              for (let r = 0; r < m; r++) grads[gAt + q * m + r] += xv * dys[dyAt + q * m + r];
-            }
-          }
-        }
-      }
+  forEachTap(c, (dyAt, xAt, tapAt) => {
+    for (let q = 0; q < ch; q++) {
+      const xv = xs[xAt + q];
+      for (let r = 0; r < m; r++) grads[tapAt + q * m + r] += xv * dys[dyAt + q * m + r];
     }
-  }
+  });
   return result;
 }
 
 function depthwiseBackpropInput({ inputs: { dy, filter }, backend, attrs }: Args): Info {
   const c = info(attrs.inputShape!, filter.shape, attrs, true);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ch, outHeight: oh, outWidth: ow, outChannels: f } = c;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = c;
-  const { top, left } = c.padInfo;
-  const m = f / ch;
+  const ch = c.inChannels, m = c.outChannels / c.inChannels;
   const dys = backend.readSync(dy.dataId);
   const ws = backend.readSync(filter.dataId);
   const result = backend.makeOutput(attrs.inputShape!, "float32");
   const dx = backend.typedArrayFromHeap(result);
   dx.fill(0);
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < oh; y++) {
-      for (let xo = 0; xo < ow; xo++) {
-        const dyAt = ((b * oh + y) * ow + xo) * f;
-        for (let i = 0; i < fh; i++) {
-          const iy = y * sh - top + i * dh;
-          if (iy < 0 || iy >= h) continue;
-          for (let j = 0; j < fw; j++) {
-            const ix = xo * sw - left + j * dw;
-            if (ix < 0 || ix >= w) continue;
-            const xAt = ((b * h + iy) * w + ix) * ch;
-            const wAt = (i * fw + j) * f;
-            if (m === 1) {
-              for (let q = 0; q < ch; q++) dx[xAt + q] += ws[wAt + q] * dys[dyAt + q];
-              continue;
-            }
-            for (let q = 0; q < ch; q++) {
-              let sum = 0;
-              for (let r = 0; r < m; r++) sum += ws[wAt + q * m + r] * dys[dyAt + q * m + r];
-              dx[xAt + q] += sum;
-            }
-          }
-        }
-      }
+  forEachTap(c, (dyAt, xAt, tapAt) => {
+    for (let q = 0; q < ch; q++) {
+      let sum = 0;
+      for (let r = 0; r < m; r++) sum += ws[tapAt + q * m + r] * dys[dyAt + q * m + r];
+      dx[xAt + q] += sum;
     }
-  }
+  });
   return result;
 }
 
