@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { CNN_FEATURES, DEFAULT_FEATURES, type FeatureConfig } from "../../dsp/config.ts";
 import { DEFAULT_FSDD_DIR, listClips, officialSplit } from "./fsdd.ts";
-import { saveModelFolder } from "../files.ts";
+import { loadClassifier, saveModelFolder } from "../files.ts";
 import { epochPrinter } from "./progress.ts";
 import { initTf } from "../tfjs.ts";
 import {
@@ -128,7 +128,10 @@ let official = null;
 if (split.test.length) {
   const testAudio = await loadAudio(split.test.map((c) => c.path), config.sampleRate);
   const labels = split.test.map((c) => c.digit);
-  const probabilities = predictAudio(model, stats, config, testAudio);
+  // Scored as stored (quantized weights, read back the way the server reads them): the figure users get.
+  const stored = await loadClassifier(dir);
+  const probabilities = predictAudio(stored.model, stats, config, testAudio);
+  stored.model.dispose();
   official = evaluate(labels, probabilities);
   await writeOfficialPlots(dir, labels, probabilities, official);
   console.log(
