@@ -57,7 +57,7 @@ function ModelPanel({ models }: { models: ServedModel[] }) {
   return html`
     <section class="panel model-panel" id="model" aria-labelledby="model-title">
       <h2 id="model-title">The models</h2>
-      <p>${models.length > 1 ? `${models.length} models answer; ${models[0].name} is the default, the others are a pick away.` : ""}
+      <p>${models.length > 1 ? `${models.length} models answer; ${models[0].name} is the default, the others are a pick away. ` : ""}
           Trained with tfjs in Deno on the${" "}
           <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (FSDD, Z. Jackson et al., CC BY-SA 4.0):
           six male English speakers${synthetic
