@@ -118,8 +118,7 @@ for (const name of names) {
     concurrency_16: await wrk(server.url, name, 16, 8),
   };
 }
-const status = await Deno.readTextFile(`/proc/${server.pid}/status`);
-const rssMb = Math.round(+/VmRSS:\s+(\d+)/.exec(status)![1] / 1024);
+const rssMb = Math.round(await server.rssMb());
 await server.stop();
 
 console.log(JSON.stringify(

@@ -70,10 +70,6 @@ function mutate(source: Uint8Array, random: Random): Uint8Array {
   return bytes;
 }
 
-async function rssMb(pid: number): Promise<number> {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${pid}/status`))![1]) / 1024;
-}
-
 Deno.test({
   name: `fuzz: ${MUTANTS_PER_FORMAT} mutants of a clip in each of ${FORMATS.length} formats: JSON, no 5xx, none over 2 s, memory bounded`,
   ignore: !FSDD || !HAVE_FFMPEG,
@@ -87,7 +83,7 @@ Deno.test({
       const cases = FORMATS.flatMap(([name], f) =>
         Array.from({ length: MUTANTS_PER_FORMAT }, (_, i) => ({ label: `${name} #${i}`, bytes: mutate(sources[f], random) }))
       );
-      const rssBefore = await rssMb(server.pid);
+      const rssBefore = await server.rssMb();
       let rssPeak = rssBefore;
       const failures: string[] = [];
       const statuses = new Map<number, number>();
@@ -120,11 +116,11 @@ Deno.test({
             await Deno.mkdir("test-output/fuzz", { recursive: true });
             await Deno.writeFile(`test-output/fuzz/${label.replace(/\W+/g, "_")}.bin`, bytes);
           }
-          if (next % 100 === 0) rssPeak = Math.max(rssPeak, await rssMb(server.pid));
+          if (next % 100 === 0) rssPeak = Math.max(rssPeak, await server.rssMb());
         }
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
-      rssPeak = Math.max(rssPeak, await rssMb(server.pid));
+      rssPeak = Math.max(rssPeak, await server.rssMb());
       console.log(
         `fuzz: ${cases.length} inputs, statuses ${JSON.stringify(Object.fromEntries(statuses))}, RSS ${rssBefore.toFixed(0)} -> peak ${
           rssPeak.toFixed(0)

@@ -18,19 +18,13 @@ async function post(body: BodyInit | Uint8Array, headers: Record<string, string>
   return { status: response.status, json: await response.json(), headers: response.headers };
 }
 
-/** The server's resident memory, from /proc (Linux). */
-async function serverRssMb(): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${server.pid}/status`);
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
 Deno.test({
   ...opts,
   name: "forged M4A tables: 400 at once, /health answers within 200 ms all along, memory stays flat",
   ignore: !FSDD || !HAVE_FFMPEG,
   fn: async () => {
     const files = await Promise.all(FORGERIES.map(([table, count]) => forgedM4a(table, count)));
-    const rssBefore = await serverRssMb();
+    const rssBefore = await server.rssMb();
     let running = true;
     const healthTimes: number[] = [];
     const pinger = (async () => {
@@ -53,7 +47,7 @@ Deno.test({
     await pinger;
     const worst = Math.max(...healthTimes);
     assert.ok(healthTimes.length > 0 && worst < 200, `/health took up to ${worst.toFixed(0)} ms`);
-    const grown = (await serverRssMb()) - rssBefore;
+    const grown = (await server.rssMb()) - rssBefore;
     assert.ok(grown < 100, `RSS grew by ${grown.toFixed(0)} MB`);
   },
 });

@@ -6,6 +6,8 @@ export interface RunningServer {
   stop(): Promise<void>;
   /** Everything the server printed so far. */
   output(): string;
+  /** The server process's resident memory, MB (from /proc: Linux). */
+  rssMb(): Promise<number>;
 }
 
 export async function startServer(env: Record<string, string> = {}, cwd = "."): Promise<RunningServer> {
@@ -37,6 +39,7 @@ export async function startServer(env: Record<string, string> = {}, cwd = "."): 
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
     output: () => text,
+    rssMb: async () => Number(/VmRSS:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${child.pid}/status`))![1]) / 1024,
     stop: async () => {
       try {
         child.kill("SIGTERM");
