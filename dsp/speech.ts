@@ -2,11 +2,8 @@
  * Finds the spoken part of a clip with a frame-energy detector and a hangover, so that a 3 s microphone
  * recording with the digit in the middle is cut like a tightly trimmed FSDD clip. Pure and deterministic.
  */
-import type { SpeechConfig } from "./config.ts";
+import { DEFAULT_SPEECH, type SpeechConfig } from "./config.ts";
 import { AudioError } from "./errors.ts";
-
-/** minSpeechS for configs written before it existed. */
-const MIN_SPEECH_S = 0.12;
 
 export interface SpeechSegment {
   /** Sample indices, end exclusive. */
@@ -60,7 +57,8 @@ export function findSpeech(samples: Float32Array, sampleRate: number, config: Sp
   }
   const best = runs.reduce((a, b) => (b.energy > a.energy ? b : a));
   const spokenS = soundingSpan(levels, best, peak - config.rangeDb, hop, frameLength, samples.length) / sampleRate;
-  const minSpeechS = config.minSpeechS ?? MIN_SPEECH_S;
+  // features.json written before minSpeechS existed: today's default.
+  const minSpeechS = config.minSpeechS ?? DEFAULT_SPEECH.minSpeechS!;
   if (spokenS < minSpeechS) {
     throw new AudioError(
       "no_speech",
