@@ -85,5 +85,5 @@ export async function predictInBrowser(blob: Blob, modelName: string, progress: 
   progress("Recognizing…");
   const started = performance.now();
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
-  return { ...recognize(classifier, audio, performance.now() - started, true), backend };
+  return { ...recognize(classifier, audio, performance.now() - started, { spectrogram: true }), backend };
 }

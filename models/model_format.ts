@@ -5,6 +5,7 @@
  *   metrics.json              what it scored, on what split, trained how
  */
 import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
+import type { ProfileSettings } from "./profile.ts";
 
 /** Index of the largest value: the predicted class. */
 export function argmax(values: ArrayLike<number>): number {
@@ -16,6 +17,8 @@ export function argmax(values: ArrayLike<number>): number {
 export interface FeaturesFile {
   config: FeatureConfig;
   stats: FeatureStats;
+  /** How a speaker profile weighs in (models/profile.ts); absent: DEFAULT_PROFILE_SETTINGS. */
+  profile?: ProfileSettings;
 }
 
 export interface ModelIdentity {

@@ -4,6 +4,7 @@
  */
 import { featuresFromAudio } from "../dsp/index.ts";
 import { argmax, type Classifier, classifyClips } from "./classifier.ts";
+import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
 
 export interface DecodedInput {
   /** Mono samples at `sampleRate`. */
@@ -27,18 +28,36 @@ export interface Prediction {
   model: string;
   /** Only when asked for: the log-mel (dB) the model judged, time-major. */
   spectrogram?: { frames: number; bins: number; db: number[]; hop_s: number };
+  /** Only with a speaker profile: true, and what the generic model alone would have answered. */
+  profile?: boolean;
+  generic?: { digit: number; confidence: number };
   /** Set by the in-browser mode: the tfjs backend that ran. */
   backend?: string;
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs: number, withSpectrogram: boolean): Prediction {
+export interface RecognizeOptions {
+  /** Add the log-mel the model judged (the page draws it). */
+  spectrogram?: boolean;
+  /** Answer for this speaker (decodeProfile checked it belongs to `classifier`). */
+  profile?: Profile;
+}
+
+export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs: number, options: RecognizeOptions = {}): Prediction {
   const { config } = classifier.features;
   const started = performance.now();
   const features = featuresFromAudio(audio.samples, audio.sampleRate, config);
   const featured = performance.now();
-  const [probabilities] = classifyClips(classifier, [features.views]);
+  let probabilities: Float32Array;
+  let generic: Float32Array | undefined;
+  if (options.profile) {
+    const [embedded] = embedClips(classifier, [features.views]);
+    generic = embedded.probabilities;
+    probabilities = applyProfile(options.profile, embedded, classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS);
+  } else {
+    [probabilities] = classifyClips(classifier, [features.views]);
+  }
   const done = performance.now();
   const digit = argmax(probabilities);
   const prediction: Prediction = {
@@ -60,7 +79,12 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
     },
     model: `${classifier.identity.name}@${classifier.identity.version}`,
   };
-  if (withSpectrogram) {
+  if (generic) {
+    const genericDigit = argmax(generic);
+    prediction.profile = true;
+    prediction.generic = { digit: genericDigit, confidence: round(generic[genericDigit], 6) };
+  }
+  if (options.spectrogram) {
     const { frames, bins, data } = features.logMel;
     prediction.spectrogram = { frames, bins, db: Array.from(data, (v) => round(v, 1)), hop_s: config.hopLength / config.sampleRate };
   }

@@ -5,6 +5,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ServedModels } from "../models/served.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AudioDecoder } from "./decoding.ts";
+import { adaptRoutes } from "./adapt.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { openApiRoutes } from "./openapi.ts";
@@ -58,6 +59,7 @@ export function createApp(
   }
   const limits = { maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutS * 1000 };
   app.route("/", predictRoutes(served, decoder, limits));
+  app.route("/", adaptRoutes(served, decoder, limits));
   app.route("/", healthRoutes(served, runtime));
   app.route("/", openApiRoutes(config, served));
   app.route("/", pageRoutes(served, config));

@@ -3,18 +3,25 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AudioError, type AudioErrorCode } from "../dsp/errors.ts";
 
-export type ApiErrorCode =
-  | "empty_body"
-  | "undecodable"
-  | "too_large"
-  | "too_long"
-  | "unsupported_format"
-  | "no_speech"
-  | "not_found"
-  | "method_not_allowed"
-  | "unknown_model"
-  | "timeout"
-  | "internal";
+/** Every error code the API answers with (the OpenAPI document lists the same). */
+export const API_ERROR_CODES = [
+  "empty_body",
+  "undecodable",
+  "too_large",
+  "too_long",
+  "unsupported_format",
+  "no_speech",
+  "not_found",
+  "method_not_allowed",
+  "unknown_model",
+  "timeout",
+  "bad_profile",
+  "profile_mismatch",
+  "bad_takes",
+  "internal",
+] as const;
+
+export type ApiErrorCode = typeof API_ERROR_CODES[number];
 
 export class ApiError extends Error {
   constructor(
@@ -28,7 +35,7 @@ export class ApiError extends Error {
   }
 }
 
-const FROM_AUDIO: Record<AudioErrorCode, [ContentfulStatusCode, ApiErrorCode]> = {
+export const FROM_AUDIO: Record<AudioErrorCode, [ContentfulStatusCode, ApiErrorCode]> = {
   empty: [400, "empty_body"],
   truncated: [400, "undecodable"],
   undecodable: [400, "undecodable"],

@@ -1,8 +1,10 @@
 /** GET /openapi.json (OpenAPI 3.1) and GET /docs, a readable page of the same. */
 import { Hono } from "hono";
 import { SUPPORTED_FORMATS } from "../dsp/decode.ts";
+import { MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
 import type { ServedModels } from "../models/served.ts";
 import type { ServerConfig } from "./config.ts";
+import { API_ERROR_CODES } from "./errors.ts";
 
 const num = { type: "number" };
 const errorSchema = {
@@ -13,22 +15,7 @@ const errorSchema = {
       type: "object",
       required: ["code", "message"],
       properties: {
-        code: {
-          type: "string",
-          enum: [
-            "empty_body",
-            "undecodable",
-            "too_large",
-            "too_long",
-            "unsupported_format",
-            "no_speech",
-            "not_found",
-            "method_not_allowed",
-            "unknown_model",
-            "timeout",
-            "internal",
-          ],
-        },
+        code: { type: "string", enum: [...API_ERROR_CODES] },
         message: { type: "string" },
       },
     },
@@ -41,6 +28,15 @@ const errorResponse = (description: string) => ({
 
 export function openApiDocument(config: ServerConfig, served: ServedModels) {
   const modelNames = served.models.map((m) => m.name);
+  const modelParameter = {
+    name: "model",
+    in: "query",
+    required: false,
+    schema: { type: "string", enum: modelNames },
+    description: `Which model answers (GET /health lists them); default ${served.default.name}.`,
+  };
+  const limits = `Limits: ${config.maxBodyBytes} bytes, arriving within ${config.bodyTimeoutS} s; ${config.maxAudioSeconds} s of audio; ` +
+    "at least 120 ms of sound.";
   return {
     openapi: "3.1.0",
     info: {
@@ -54,21 +50,16 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
           summary: "Recognize the digit spoken in an audio file",
           description:
             `Send the file as the raw body (any Content-Type other than multipart, e.g. audio/wav) or as multipart/form-data field "audio" ` +
-            `("file" is accepted too). Formats: ${SUPPORTED_FORMATS.join(", ")}. Limits: ${config.maxBodyBytes} bytes, arriving within ` +
-            `${config.bodyTimeoutS} s; ${config.maxAudioSeconds} s of audio; at least 120 ms of sound.`,
+            `("file" is accepted too), optionally with a text field "profile" from /adapt. Formats: ${
+              SUPPORTED_FORMATS.join(", ")
+            }. ${limits}`,
           parameters: [{
             name: "include",
             in: "query",
             required: false,
             schema: { type: "string", enum: ["spectrogram"] },
             description: "Also return the log-mel spectrogram the model judged.",
-          }, {
-            name: "model",
-            in: "query",
-            required: false,
-            schema: { type: "string", enum: modelNames },
-            description: `Which model answers (GET /health lists them); default ${served.default.name}.`,
-          }],
+          }, modelParameter],
           requestBody: {
             required: true,
             content: {
@@ -78,7 +69,13 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
                 schema: {
                   type: "object",
                   required: ["audio"],
-                  properties: { audio: { type: "string", format: "binary", description: "the audio file" } },
+                  properties: {
+                    audio: { type: "string", format: "binary", description: "the audio file" },
+                    profile: {
+                      type: "string",
+                      description: "a speaker profile from POST /adapt (for the same model): answer for that speaker",
+                    },
+                  },
                 },
               },
             },
@@ -91,12 +88,53 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
             "400": errorResponse(
               "empty_body: no audio, or a form without the audio field; undecodable: truncated, garbage, not audio, a damaged or " +
                 "forged container, an unparseable form, or a file that took too long or too much memory to decode; " +
-                "unknown_model: ?model= names no model of this server",
+                "unknown_model: ?model= names no model of this server; bad_profile: the profile field is not a profile /adapt made",
             ),
             "408": errorResponse("timeout: the body did not arrive whole in time"),
+            "409": errorResponse("profile_mismatch: the profile was made for another model (or version): adapt again"),
             "413": errorResponse("too_large: body over the byte limit; too_long: audio over the duration limit"),
             "415": errorResponse("unsupported_format: a known format we do not read"),
             "422": errorResponse("no_speech: silence, constant noise, or sound too short to be a word"),
+          },
+        },
+      },
+      "/adapt": {
+        post: {
+          summary: "Teach it a voice: labelled takes of one speaker -> a profile for /predict",
+          description: `multipart/form-data with each take as a file field named by its digit, "0" .. "9", each repeatable ` +
+            `(1-${MAX_TAKES_PER_DIGIT} takes per digit; digits may be missing, the profile then helps only those it has). ` +
+            `The server keeps nothing: send the answer's "profile" string with each /predict. ${limits}`,
+          parameters: [modelParameter],
+          requestBody: {
+            required: true,
+            content: {
+              "multipart/form-data": {
+                schema: {
+                  type: "object",
+                  minProperties: 1,
+                  properties: Object.fromEntries(
+                    Array.from(
+                      { length: 10 },
+                      (_, d) => [String(d), { type: "string", format: "binary", description: `a take of "${d}"` }],
+                    ),
+                  ),
+                },
+              },
+            },
+          },
+          responses: {
+            "200": {
+              description: "The profile, the takes it holds per digit, and what the generic model heard in each take",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Adaptation" } } },
+            },
+            "400": errorResponse(
+              "bad_takes: not a form, a field not named 0-9, text instead of a file, too many takes of a digit; empty_body: no takes; " +
+                "undecodable: a take is not audio (the message names the take); unknown_model",
+            ),
+            "408": errorResponse("timeout: the body did not arrive whole in time"),
+            "413": errorResponse("too_large / too_long, as /predict"),
+            "415": errorResponse("unsupported_format, as /predict"),
+            "422": errorResponse("no_speech: a take holds no word (the message names the take)"),
           },
         },
       },
@@ -142,10 +180,35 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
               properties: { decode: num, features: num, inference: num, total: num },
             },
             model: { type: "string", description: "<model name>@<version>" },
+            profile: { const: true, description: "only when a profile was sent: the answer is for that speaker" },
+            generic: {
+              type: "object",
+              required: ["digit", "confidence"],
+              properties: { digit: { type: "integer", minimum: 0, maximum: 9 }, confidence: num },
+              description: "only with a profile: what the generic model alone answered",
+            },
             spectrogram: {
               type: "object",
               description: "only with ?include=spectrogram: log-mel dB, time-major",
               properties: { frames: { type: "integer" }, bins: { type: "integer" }, db: { type: "array", items: num }, hop_s: num },
+            },
+          },
+        },
+        Adaptation: {
+          type: "object",
+          required: ["profile", "takes", "model", "heard"],
+          properties: {
+            profile: { type: "string", description: "opaque; send it unchanged as /predict's profile field (a few KB)" },
+            takes: { type: "array", items: { type: "integer" }, minItems: 10, maxItems: 10, description: "takes[i]: takes of digit i" },
+            model: { type: "string", description: "<model name>@<version> the profile works with" },
+            heard: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["digit", "take", "answer", "confidence"],
+                properties: { digit: { type: "integer" }, take: { type: "integer" }, answer: { type: "integer" }, confidence: num },
+              },
+              description: "each take as the generic model heard it, in the order sent",
             },
           },
         },

@@ -1,28 +1,47 @@
 /**
- * POST /predict: audio bytes (raw body or multipart field "audio"/"file") -> digit, probabilities, timings.
+ * POST /predict: audio bytes (raw body or multipart field "audio"/"file", optionally beside a "profile" from
+ * /adapt) -> digit, probabilities, timings.
  * read (limits) -> decode (routes/decoding.ts: off the event loop when it could be slow) -> recognize
  * (models/recognize.ts: find speech, features, classify). The tfjs part is synchronous (tf.tidy + dataSync),
  * so concurrent requests never interleave inside it.
  */
 import { Hono } from "hono";
+import type { Classifier } from "../models/classifier.ts";
+import { decodeProfile, type Profile, ProfileError } from "../models/profile.ts";
 import { recognize } from "../models/recognize.ts";
 import type { ServedModels } from "../models/served.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { ApiError } from "./errors.ts";
 
-async function readAudioBody(req: Request, limits: BodyLimits): Promise<Uint8Array> {
+/** The audio of a request, and with multipart the speaker profile beside it (text field "profile"). */
+export async function readAudioRequest(req: Request, limits: BodyLimits): Promise<{ bytes: Uint8Array; profile?: string }> {
   const bytes = await readBodyBytes(req, limits);
   const type = req.headers.get("content-type") ?? "";
   if (!type.toLowerCase().startsWith("multipart/form-data")) {
     // Any other type (audio/*, application/octet-stream, curl's default form type) is read as raw bytes,
     // and the bytes themselves say what they are.
-    return bytes;
+    return { bytes };
   }
   const form = await parseMultipart(bytes, type);
   const file = form.get("audio") ?? form.get("file");
   if (!(file instanceof File)) throw new ApiError(400, "empty_body", 'the form has no file field named "audio" (or "file")');
-  return new Uint8Array(await file.arrayBuffer());
+  const profile = form.get("profile");
+  if (profile instanceof File) {
+    throw new ApiError(400, "bad_profile", 'the "profile" field must be text (the string /adapt returned), not a file');
+  }
+  return { bytes: new Uint8Array(await file.arrayBuffer()), profile: profile ?? undefined };
+}
+
+/** The profile string checked against the model that will answer (400 bad_profile, 409 profile_mismatch). */
+export function readProfile(text: string | undefined, classifier: Classifier): Profile | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  try {
+    return decodeProfile(text, classifier);
+  } catch (e) {
+    if (e instanceof ProfileError) throw new ApiError(e.code === "profile_mismatch" ? 409 : 400, e.code, e.message);
+    throw e;
+  }
 }
 
 /** The model `?model=` names, or the default; an unknown name is a 400 that lists the known ones. */
@@ -40,10 +59,12 @@ export function predictRoutes(served: ServedModels, decoder: AudioDecoder, limit
   return new Hono().post("/predict", async (c) => {
     const started = performance.now();
     const { classifier } = pickModel(served, c.req.query("model"));
-    const bytes = await readAudioBody(c.req.raw, limits);
+    const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
     if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
+    const speaker = readProfile(profile, classifier);
     const audio = await decoder.decode(bytes);
     // The page asks for the picture the model judged; API clients get the lean answer by default.
-    return c.json(recognize(classifier, audio, performance.now() - started, c.req.query("include") === "spectrogram"));
+    const spectrogram = c.req.query("include") === "spectrogram";
+    return c.json(recognize(classifier, audio, performance.now() - started, { spectrogram, profile: speaker }));
   });
 }

@@ -8,10 +8,12 @@
  * them in N processes of this same script, each writing its folds to a JSON file that this one merges.
  */
 import { parseArgs } from "node:util";
+import { basename } from "node:path";
 import { DEFAULT_FSDD_DIR, foldSpeakers, listClips, officialSplit, speakers } from "./fsdd.ts";
-import { loadClassifier } from "../files.ts";
+import { loadClassifier, saveModelFolder } from "../files.ts";
 import { evaluate } from "./metrics.ts";
 import { epochPrinter } from "./progress.ts";
+import { evaluateEnrollment } from "./enroll.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots } from "./report.ts";
 import { initTf } from "../tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
@@ -40,6 +42,8 @@ const { values: args } = parseArgs({
     "max-clips": { type: "string" },
     "train-speakers": { type: "string" },
     "no-write": { type: "boolean", default: false },
+    "save-folds": { type: "string" },
+    enroll: { type: "string" },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     /** Internal: run only these folds and write their results here (a worker of --jobs). */
     "fold-json": { type: "string" },
@@ -58,6 +62,10 @@ if (args.help) {
   --train-speakers K  train each fold on only K of the other five speakers, 0 = synthetic voices only (a learning curve; default all)
   --jobs N          folds run at once, each in its own process (default: one per core)
   --no-write        print the results only; leave metrics.json and plots/ as they are
+  --enroll 1,3,5    teach each speaker's LOSO fold model (from --save-folds) K takes per digit, test on the rest
+                    (models/lab/enroll.ts); writes the chosen profile settings into the model's features.json
+  --save-folds DIR  keep each fold's model as DIR/<held-out speaker>/ (default .cache/loso/<model name>), so that
+                    --enroll and --strings can test speakers on a model that never heard them
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
   --epochs N --augment N --members N --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N --voices DIRS
   --mixup A --smooth E --time-warp N --eq P --mask-fill zero|mean --max-clips N`);
@@ -107,6 +115,7 @@ if (args["mask-fill"]) recipe.maskFill = parseMaskFill(args["mask-fill"]);
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
 if (args["recipe-json"]) Object.assign(recipe, JSON.parse(args["recipe-json"]));
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
+const foldsDir = args["save-folds"] ?? `.cache/loso/${basename(args.model)}`;
 const trainSpeakers = args["train-speakers"] !== undefined ? +args["train-speakers"] : undefined;
 
 if (args["fold-json"]) {
@@ -132,6 +141,21 @@ official.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((v) => Str
 metrics.official = official;
 const write = !args["no-write"];
 if (write) await writeOfficialPlots(args.model, labels, probabilities, official);
+
+if (args.enroll) {
+  const result = await evaluateEnrollment(clips, foldsDir, args.enroll.split(",").map(Number));
+  for (const r of result.reports) {
+    const each = Object.entries(r.perSpeaker).map(([sp, x]) => `${sp} ${pct(x.generic)} -> ${pct(x.profile)}`).join(", ");
+    console.log(`taught ${r.k} take(s) per digit: mean ${pct(r.generic)} -> ${pct(r.profile)} (${each})`);
+  }
+  console.log(`profile settings kept: ${JSON.stringify(result.settings)}`);
+  metrics.enroll = result;
+  if (write) {
+    const file = `${args.model}/features.json`;
+    const features = JSON.parse(await Deno.readTextFile(file));
+    await Deno.writeTextFile(file, JSON.stringify({ ...features, profile: result.settings }, null, 1) + "\n");
+  }
+}
 
 if (args.loso) {
   const held = args.speakers ? args.speakers.split(",") : speakers(clips);
@@ -177,6 +201,17 @@ async function runFolds(
       return result;
     });
     const fold = byMembers[byMembers.length - 1];
+    const { model, stats } = averageMembers(members);
+    await saveModelFolder(`${foldsDir}/${speaker}`, model, { config, stats });
+    await writeMetrics(`${foldsDir}/${speaker}`, {
+      name: `${basename(args.model)} without ${speaker}`,
+      version: "",
+      trainedAt: new Date().toISOString(),
+      data: { heldOutSpeaker: speaker },
+      training: { ...recipe },
+      official: null,
+    });
+    model.dispose();
     results.push({
       speaker,
       accuracy: fold.accuracy,
@@ -196,7 +231,7 @@ async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResu
   const groups = Array.from({ length: jobs }, (_, j) => held.filter((_, i) => i % jobs === j));
   const dir = await Deno.makeTempDir({ prefix: "loso-" });
   try {
-    const passOn = ["--model", args.model, "--data", args.data, "--recipe-json", JSON.stringify(recipe)];
+    const passOn = ["--model", args.model, "--data", args.data, "--recipe-json", JSON.stringify(recipe), "--save-folds", foldsDir];
     if (maxClips) passOn.push("--max-clips", String(maxClips));
     if (trainSpeakers !== undefined) passOn.push("--train-speakers", String(trainSpeakers));
     const statuses = await Promise.all(groups.map((group, j) =>

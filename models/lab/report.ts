@@ -1,4 +1,5 @@
 /** metrics.json and the SVG plots beside it: what a model scored, on what, trained how. */
+import type { EnrollResult } from "./enroll.ts";
 import type { Evaluation } from "./metrics.ts";
 import { rocCurve } from "./metrics.ts";
 import { confusionSvg, rocSvg, speakerBarsSvg } from "./plots.ts";
@@ -44,6 +45,7 @@ export interface MetricsFile {
   training: Record<string, unknown>;
   official: Evaluation | null;
   loso?: LosoReport;
+  enroll?: EnrollResult;
 }
 
 export async function readMetrics(dir: string): Promise<MetricsFile> {

@@ -1,0 +1,219 @@
+/**
+ * "Teach it your voice": a speaker profile is one prototype per digit, the mean of that speaker's takes in the
+ * network's penultimate layer (the features the last, dense layer weighs). At prediction the clip's own
+ * embedding is compared with the prototypes (cosine), and that vote reshapes the generic answer among the
+ * digits the profile has; digits it lacks keep the generic probabilities. No weights change, so teaching is
+ * instant (a forward pass per take), cannot forget other voices, and the profile is a few KB.
+ * Shared by the server and the browser: no file system, no Hono.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { normalize } from "../dsp/features.ts";
+import type { Classifier } from "./classifier.ts";
+
+/** How strongly a profile's prototypes speak (stored in features.json as `profile`; chosen on unseen speakers). */
+export interface ProfileSettings {
+  /** Softmax temperature over the cosine similarities to the prototypes. */
+  temperature: number;
+  /** 0 = the generic answer, 1 = the prototypes alone (among the digits the profile has). */
+  weight: number;
+}
+
+/** Used for a model folder whose features.json has no `profile` settings. */
+export const DEFAULT_PROFILE_SETTINGS: ProfileSettings = { temperature: 0.05, weight: 0.7 };
+
+export const PROFILE_FORMAT = "spoken-digits-profile/1";
+export const MAX_TAKES_PER_DIGIT = 5;
+
+export interface Profile {
+  /** name@version of the model it was made with: its embeddings mean nothing to another one. */
+  model: string;
+  /** Takes per digit, 0-9. */
+  takes: number[];
+  /** Unit-length prototype per digit (null where the profile has no take of it). */
+  prototypes: (Float32Array | null)[];
+}
+
+export type ProfileErrorCode = "bad_profile" | "profile_mismatch";
+
+export class ProfileError extends Error {
+  constructor(readonly code: ProfileErrorCode, message: string) {
+    super(message);
+  }
+}
+
+const embedders = new WeakMap<tf.LayersModel, tf.LayersModel>();
+
+/**
+ * What the final dense softmax layer(s) weigh: the input of the last layer, or for an ensemble graph whose
+ * output averages its members' softmaxes, each member's, side by side.
+ */
+function penultimate(model: tf.LayersModel): tf.SymbolicTensor {
+  const last = model.layers[model.layers.length - 1];
+  const heads = last.getClassName() === "Dense" ? [last] : last.inboundNodes[0].inboundLayers;
+  const inputs = heads.map((head) => head.input as tf.SymbolicTensor);
+  return inputs.length === 1 ? inputs[0] : tf.layers.concatenate({ name: "profile_embedding" }).apply(inputs) as tf.SymbolicTensor;
+}
+
+/** The same network with a second output, the penultimate features. Built once per model; shares its weights. */
+function embedder(model: tf.LayersModel): tf.LayersModel {
+  let twoHeaded = embedders.get(model);
+  if (!twoHeaded) {
+    twoHeaded = tf.model({ inputs: model.inputs, outputs: [penultimate(model), model.outputs[0]] });
+    embedders.set(model, twoHeaded);
+  }
+  return twoHeaded;
+}
+
+export interface Embedded {
+  /** Generic probabilities of 0-9, the mean over the clip's views (as classifyClips). */
+  probabilities: Float32Array;
+  /** Unit-length mean embedding over the views. */
+  embedding: Float32Array;
+}
+
+/** For each clip (its feature views, un-normalized): the generic answer and its embedding. Frees every tensor. */
+export function embedClips(classifier: Classifier, clips: Float32Array[][]): Embedded[] {
+  const vectors = clips.flat();
+  if (vectors.length === 0) return [];
+  const width = vectors[0].length;
+  const batch = new Float32Array(vectors.length * width);
+  vectors.forEach((v, i) => batch.set(normalize(v, classifier.features.stats), i * width));
+  const [embeddings, probabilities, dim] = tf.tidy(() => {
+    const [e, p] = embedder(classifier.model).predict(tf.tensor2d(batch, [vectors.length, width])) as tf.Tensor[];
+    return [e.dataSync() as Float32Array, p.dataSync() as Float32Array, e.shape[1] as number];
+  });
+  let next = 0;
+  return clips.map((views) => {
+    const probs = new Float32Array(10);
+    const embedding = new Float32Array(dim);
+    for (let v = 0; v < views.length; v++, next++) {
+      for (let d = 0; d < 10; d++) probs[d] += probabilities[next * 10 + d] / views.length;
+      for (let k = 0; k < dim; k++) embedding[k] += embeddings[next * dim + k];
+    }
+    return { probabilities: probs, embedding: unit(embedding) };
+  });
+}
+
+function unit(v: Float32Array): Float32Array {
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  norm = Math.sqrt(norm) || 1;
+  return v.map((x) => x / norm);
+}
+
+/** A profile from labelled takes' embeddings (embedClips). */
+export function makeProfile(model: string, takes: { digit: number; embedding: Float32Array }[]): Profile {
+  const sums: (Float32Array | null)[] = Array.from({ length: 10 }, () => null);
+  const counts = new Array<number>(10).fill(0);
+  for (const { digit, embedding } of takes) {
+    const sum = sums[digit] ??= new Float32Array(embedding.length);
+    embedding.forEach((x, k) => (sum[k] += x));
+    counts[digit]++;
+  }
+  return { model, takes: counts, prototypes: sums.map((s) => (s ? unit(s) : null)) };
+}
+
+/**
+ * The speaker's answer: among the digits the profile has, the generic probabilities blended with a softmax
+ * over cosine similarities to their prototypes, keeping the generic mass those digits had; other digits as is.
+ */
+export function applyProfile(profile: Profile, embedded: Embedded, settings: ProfileSettings): Float32Array {
+  const known = profile.prototypes.flatMap((p, d) => (p ? [d] : []));
+  const out = Float32Array.from(embedded.probabilities);
+  if (known.length === 0) return out;
+  const similarity = known.map((d) => dot(profile.prototypes[d]!, embedded.embedding) / settings.temperature);
+  const top = Math.max(...similarity);
+  const exps = similarity.map((s) => Math.exp(s - top));
+  const total = exps.reduce((a, b) => a + b, 0);
+  const mass = known.reduce((sum, d) => sum + embedded.probabilities[d], 0);
+  known.forEach((d, i) => (out[d] = (1 - settings.weight) * embedded.probabilities[d] + settings.weight * mass * (exps[i] / total)));
+  return out;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let k = 0; k < a.length; k++) sum += a[k] * b[k];
+  return sum;
+}
+
+/** The opaque string clients carry: base64url of a small JSON whose prototypes are base64 float32. */
+export function encodeProfile(profile: Profile): string {
+  const dim = profile.prototypes.find((p) => p)?.length ?? 0;
+  const flat = new Float32Array(10 * dim);
+  profile.prototypes.forEach((p, d) => p && flat.set(p, d * dim));
+  const json = JSON.stringify({
+    format: PROFILE_FORMAT,
+    model: profile.model,
+    takes: profile.takes,
+    dim,
+    prototypes: toBase64(new Uint8Array(flat.buffer)),
+  });
+  return toBase64(new TextEncoder().encode(json)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Longest profile string accepted (a real one is ~2-7 KB; the page's limit for a file is the same). */
+export const MAX_PROFILE_CHARS = 64 * 1024;
+
+/** Parses and checks a profile string for `classifier`: ProfileError "bad_profile" or "profile_mismatch". */
+export function decodeProfile(text: string, classifier: Classifier): Profile {
+  const size = embeddingSize(classifier);
+  const bad = (why: string) => new ProfileError("bad_profile", `the profile is not valid: ${why}`);
+  if (text.length > MAX_PROFILE_CHARS) throw bad(`longer than ${MAX_PROFILE_CHARS} characters`);
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(text.trim().replaceAll("-", "+").replaceAll("_", "/"))),
+    );
+  } catch {
+    throw bad("not a profile string (it should be the text /adapt returned, unchanged)");
+  }
+  if (parsed === null || typeof parsed !== "object" || parsed.format !== PROFILE_FORMAT) throw bad(`not in the format ${PROFILE_FORMAT}`);
+  const model = `${classifier.identity.name}@${classifier.identity.version}`;
+  if (typeof parsed.model !== "string") throw bad("it names no model");
+  if (parsed.model !== model) {
+    throw new ProfileError(
+      "profile_mismatch",
+      `the profile was made for the model ${
+        parsed.model.slice(0, 60)
+      }, and this answer would come from ${model}: teach it again (POST /adapt) for this model`,
+    );
+  }
+  const takes = parsed.takes;
+  if (!Array.isArray(takes) || takes.length !== 10 || !takes.every((n) => Number.isInteger(n) && n >= 0 && n <= MAX_TAKES_PER_DIGIT)) {
+    throw bad(`"takes" must be ten counts of 0-${MAX_TAKES_PER_DIGIT}`);
+  }
+  if (parsed.dim !== size) throw bad(`its prototypes have ${String(parsed.dim).slice(0, 10)} values, the model's ${size}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(String(parsed.prototypes));
+  } catch {
+    throw bad("the prototypes are not base64");
+  }
+  if (bytes.length !== 10 * size * 4) throw bad("the prototypes have the wrong length");
+  const flat = new Float32Array(bytes.slice().buffer);
+  const prototypes = takes.map((n: number, d: number) => {
+    if (n === 0) return null;
+    const p = flat.slice(d * size, (d + 1) * size);
+    const norm = Math.sqrt(dot(p, p));
+    if (!Number.isFinite(norm) || Math.abs(norm - 1) > 1e-3) throw bad(`the prototype of ${d} is not a unit vector`);
+    return p;
+  });
+  return { model, takes, prototypes };
+}
+
+/** Size of the embedding the model's profiles hold. */
+export function embeddingSize(classifier: Classifier): number {
+  const shape = embedder(classifier.model).outputs[0].shape;
+  return shape[shape.length - 1] as number;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text + "=".repeat((4 - (text.length % 4)) % 4));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}

@@ -1,0 +1,78 @@
+/**
+ * POST /adapt: labelled takes of one speaker (multipart, file fields named "0".."9", 1-5 takes each) -> a
+ * profile string for /predict's "profile" field. Stateless: the server keeps nothing; the profile holds one
+ * prototype per digit (models/profile.ts), so it is small and says nothing a listener could play back.
+ */
+import { Hono } from "hono";
+import { AudioError } from "../dsp/errors.ts";
+import { featuresFromAudio } from "../dsp/index.ts";
+import { argmax } from "../models/classifier.ts";
+import { embedClips, encodeProfile, makeProfile, MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
+import type { ServedModels } from "../models/served.ts";
+import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
+import type { AudioDecoder } from "./decoding.ts";
+import { ApiError, FROM_AUDIO } from "./errors.ts";
+import { pickModel } from "./predict.ts";
+
+interface Take {
+  digit: number;
+  /** 1-based, in the order the form sent them. */
+  take: number;
+  file: File;
+}
+
+async function readTakes(req: Request, limits: BodyLimits): Promise<Take[]> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.toLowerCase().startsWith("multipart/form-data")) {
+    throw new ApiError(400, "bad_takes", 'send multipart/form-data with the takes as file fields named by their digit ("0" .. "9")');
+  }
+  const form = await parseMultipart(await readBodyBytes(req, limits), type);
+  const takes: Take[] = [];
+  for (const [name, value] of form.entries()) {
+    if (!/^[0-9]$/.test(name)) {
+      throw new ApiError(400, "bad_takes", `unexpected field "${name.slice(0, 20)}": fields are named by their digit, "0" .. "9"`);
+    }
+    if (!(value instanceof File)) throw new ApiError(400, "bad_takes", `field "${name}" must be an audio file, not text`);
+    const digit = +name;
+    const take = takes.filter((t) => t.digit === digit).length + 1;
+    if (take > MAX_TAKES_PER_DIGIT) throw new ApiError(400, "bad_takes", `more than ${MAX_TAKES_PER_DIGIT} takes of "${name}"`);
+    takes.push({ digit, take, file: value });
+  }
+  if (takes.length === 0) throw new ApiError(400, "empty_body", 'the form has no takes: file fields named "0" .. "9"');
+  return takes;
+}
+
+export function adaptRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+  return new Hono().post("/adapt", async (c) => {
+    const { classifier } = pickModel(served, c.req.query("model"));
+    const takes = await readTakes(c.req.raw, limits);
+    const views: Float32Array[][] = [];
+    for (const { digit, take, file } of takes) {
+      // Each take's error names it, so that a client knows which one to record again.
+      const named = (message: string) => `take ${take} of "${digit}" (${file.name.slice(0, 60) || "unnamed"}): ${message}`;
+      try {
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        if (bytes.length === 0) throw new ApiError(400, "empty_body", "the file is empty");
+        const audio = await decoder.decode(bytes);
+        views.push(featuresFromAudio(audio.samples, audio.sampleRate, classifier.features.config).views);
+      } catch (e) {
+        if (e instanceof AudioError) throw new ApiError(FROM_AUDIO[e.code][0], FROM_AUDIO[e.code][1], named(e.message));
+        if (e instanceof ApiError) throw new ApiError(e.status, e.code, named(e.message), e.headers);
+        throw e;
+      }
+    }
+    const embedded = embedClips(classifier, views);
+    const model = `${classifier.identity.name}@${classifier.identity.version}`;
+    const profile = makeProfile(model, takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding })));
+    return c.json({
+      profile: encodeProfile(profile),
+      takes: profile.takes,
+      model,
+      // What the generic model heard in each take: where teaching will matter.
+      heard: takes.map((t, i) => {
+        const answer = argmax(embedded[i].probabilities);
+        return { digit: t.digit, take: t.take, answer, confidence: Math.round(embedded[i].probabilities[answer] * 1e6) / 1e6 };
+      }),
+    });
+  });
+}

@@ -1,0 +1,83 @@
+/** models/profile.ts: prototypes, the blend, and the profile string, on the committed models. */
+import assert from "node:assert/strict";
+import { initTf } from "../models/tfjs.ts";
+import { loadClassifier } from "../models/files.ts";
+import { readWav } from "../dsp/wav.ts";
+import { featuresFromAudio } from "../dsp/index.ts";
+import { classifyClips } from "../models/classifier.ts";
+import {
+  applyProfile,
+  decodeProfile,
+  DEFAULT_PROFILE_SETTINGS,
+  embedClips,
+  embeddingSize,
+  encodeProfile,
+  makeProfile,
+  ProfileError,
+} from "../models/profile.ts";
+import { tf } from "../models/tfjs.ts";
+
+await initTf();
+const models = { cnn: await loadClassifier("models/cnn"), mlp: await loadClassifier("models/mlp") };
+const examples = [...Deno.readDirSync("static/examples")].map((e) => e.name).filter((n) => n.endsWith(".wav")).sort();
+
+function viewsOf(name: string, classifier = models.cnn) {
+  const { samples, sampleRate } = readWav(Deno.readFileSync(`static/examples/${name}`));
+  return featuresFromAudio(samples, sampleRate, classifier.features.config).views;
+}
+
+Deno.test("embedClips answers the generic probabilities exactly, with a unit embedding of the penultimate layer's size, leaking no tensor", () => {
+  for (const classifier of Object.values(models)) {
+    const clips = examples.slice(0, 4).map((n) => viewsOf(n, classifier));
+    const before = tf.memory().numTensors;
+    const embedded = embedClips(classifier, clips);
+    assert.equal(tf.memory().numTensors, before);
+    const generic = classifyClips(classifier, clips);
+    embedded.forEach((e, i) => {
+      e.probabilities.forEach((p, d) => assert.ok(Math.abs(p - generic[i][d]) < 1e-5));
+      assert.equal(e.embedding.length, embeddingSize(classifier));
+      assert.ok(Math.abs(Math.hypot(...e.embedding) - 1) < 1e-4);
+    });
+  }
+  // The MLP is a two-member ensemble: its embedding is both members' penultimate layers side by side.
+  assert.equal(embeddingSize(models.mlp), 256);
+  assert.equal(embeddingSize(models.cnn), 32);
+});
+
+Deno.test("applyProfile moves mass only among the digits the profile has, keeps the sum, and weight 0 is the generic answer", () => {
+  const probabilities = Float32Array.from([0.05, 0.6, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0]);
+  const axis = (k: number) => Float32Array.from({ length: 4 }, (_, i) => (i === k ? 1 : 0));
+  const profile = makeProfile("m@1", [{ digit: 1, embedding: axis(0) }, { digit: 7, embedding: axis(1) }, { digit: 7, embedding: axis(1) }]);
+  assert.deepEqual(profile.takes, [0, 1, 0, 0, 0, 0, 0, 2, 0, 0]);
+  const sounds7 = { probabilities, embedding: axis(1) };
+  const out = applyProfile(profile, sounds7, { temperature: 0.05, weight: 1 });
+  assert.ok(Math.abs(out.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+  assert.ok(out[7] > 0.64 && out[1] < 0.01, `${out[1]} ${out[7]}`); // all of 1's and 7's mass goes to 7
+  for (const d of [0, 2, 3, 4, 5, 6, 8, 9]) assert.equal(out[d], probabilities[d]);
+  assert.deepEqual(applyProfile(profile, sounds7, { temperature: 0.05, weight: 0 }), probabilities);
+  assert.deepEqual(applyProfile(makeProfile("m@1", []), sounds7, DEFAULT_PROFILE_SETTINGS), probabilities);
+});
+
+Deno.test("a profile string round-trips, is small, and is refused for another model (mismatch) or when damaged (bad)", () => {
+  const takes = examples.map((name) => ({ digit: +name[0], views: viewsOf(name) }));
+  const embedded = embedClips(models.cnn, takes.map((t) => t.views));
+  const id = `${models.cnn.identity.name}@${models.cnn.identity.version}`;
+  const profile = makeProfile(id, takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding })));
+  const text = encodeProfile(profile);
+  assert.match(text, /^[A-Za-z0-9_-]+$/);
+  assert.ok(text.length < 4096, `${text.length} chars`);
+  const back = decodeProfile(text, models.cnn);
+  assert.deepEqual(back.takes, profile.takes);
+  back.prototypes.forEach((p, d) => assert.deepEqual(p, profile.prototypes[d]));
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as ProfileError).code;
+    }
+  };
+  assert.equal(code(() => decodeProfile(text, models.mlp)), "profile_mismatch");
+  for (const bad of ["", "%%%", text.slice(1), text.slice(0, -8), btoa("[1,2]"), btoa("null")]) {
+    assert.equal(code(() => decodeProfile(bad, models.cnn)), "bad_profile", bad.slice(0, 20));
+  }
+});
