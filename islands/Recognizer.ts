@@ -8,6 +8,8 @@ import { html } from "./html.ts";
 import { plainWords, type Prediction, predictOnServer } from "./api.ts";
 import { ProbabilityBars, SpectrogramCanvas, WaveformCanvas } from "./charts.ts";
 import { MAX_RECORDING_S, type Recording, samplesForDisplay, startRecording } from "./recorder.ts";
+import { DIGIT_WORDS, TeachPanel } from "./Teach.ts";
+import type { StoredProfile } from "./profile_store.ts";
 
 const TABS = ["upload", "record"] as const;
 type Tab = typeof TABS[number];
@@ -57,6 +59,10 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   const resultPanel = useRef<HTMLElement>(null);
   const tabButtons = useRef<Record<Tab, HTMLButtonElement | null>>({ upload: null, record: null });
   const [dragging, setDragging] = useState(false);
+  /** The visitor's voice profile for this model (Teach panel), and whether answers use it. */
+  const [profile, setProfile] = useState<StoredProfile | null>(null);
+  const [useProfile, setUseProfile] = useState(true);
+  const activeProfile = useProfile && profile?.model === model.id ? profile.profile : undefined;
 
   useEffect(() => {
     if (new URLSearchParams(location.search).get("inference") === "browser") setInBrowser(true);
@@ -101,7 +107,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
       if (inBrowser) {
         setStatus("Loading the in-browser engine…");
         const inference = await import(INFERENCE_BUNDLE) as Inference;
-        const prediction = await inference.predictInBrowser(blob, model.id, setStatus);
+        const prediction = await inference.predictInBrowser(blob, model.id, setStatus, activeProfile);
         setBackendNote(
           prediction.backend === "webgpu"
             ? "Ran in this browser on WebGPU."
@@ -111,7 +117,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
       } else {
         setStatus("Sending to the server…");
         setBackendNote(null);
-        setResult(await predictOnServer(blob, model.name));
+        setResult(await predictOnServer(blob, model.name, activeProfile));
       }
     } catch (e) {
       setResult(null);
@@ -121,6 +127,14 @@ export function Recognizer({ examples, models }: RecognizerProps) {
       setStatus(null);
     }
   };
+
+  /** The generic model's answer for a take being taught (no profile: the take is judged as it is). */
+  const hear = async (blob: Blob) =>
+    inBrowser
+      ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(blob, model.id, setStatus)
+      : await predictOnServer(blob, model.name);
+  const adaptInBrowser = async (takes: { digit: number; blob: Blob }[]) =>
+    await (await import(INFERENCE_BUNDLE) as Inference).adaptInBrowser(takes, model.id, setStatus);
 
   const runExample = async (example: Example) => {
     if (busy || recording) return;
@@ -237,6 +251,10 @@ export function Recognizer({ examples, models }: RecognizerProps) {
           <label class="toggle"><input type="checkbox" checked=${inBrowser} onChange=${(e: Event) =>
             setInBrowser((e.target as HTMLInputElement).checked)} />
             Run in this browser (WebGPU; nothing is uploaded)</label>
+          ${profile && html`<label class="toggle"><input type="checkbox" checked=${useProfile} onChange=${(e: Event) => {
+            setUseProfile((e.target as HTMLInputElement).checked);
+            setResult(null);
+          }} /> Use my voice profile (${profile.takes.reduce((a, b) => a + b, 0)} takes)</label>`}
           ${examples.length > 0 && html`<div class="examples"><h3>Examples</h3>
         ${
             examples.map((ex) =>
@@ -251,6 +269,15 @@ export function Recognizer({ examples, models }: RecognizerProps) {
           ${result && html`<div class="result">
         <div class="digit" data-testid="digit" aria-label=${`Recognized digit ${result.digit}`}>${result.digit}</div>
         <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure</div>
+        ${
+            result.generic && html`
+              <p class="profile-note"
+                data-testid="profile-note">Answered for your voice (profile). The generic model alone heard ${result.generic.digit ===
+                    result.digit
+                  ? "the same"
+                  : `“${DIGIT_WORDS[result.generic.digit]}”`} (${(result.generic.confidence * 100).toFixed(0)}%).</p>
+            `
+          }
         <${ProbabilityBars} probabilities=${result.probabilities} />
         ${
             result.spectrogram && html`
@@ -271,6 +298,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
         ${backendNote && html`<p class="backend" data-testid="backend">${backendNote}</p>`}
       </div>`}
         </section>
+      <${TeachPanel} model=${model} inBrowser=${inBrowser} onProfile=${setProfile} hear=${hear} adaptInBrowser=${adaptInBrowser} />
     </div>
   `;
 }

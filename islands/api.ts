@@ -1,7 +1,8 @@
-/** The island's view of /predict: the call, and its errors in plain words. */
+/** The island's view of the API: /predict and /adapt, and their errors in plain words. */
 import type { Prediction } from "../models/recognize.ts";
+import type { HeardTake } from "../models/profile.ts";
 
-export type { Prediction };
+export type { HeardTake, Prediction };
 
 const PLAIN_WORDS: Record<string, string> = {
   no_speech: "No speech found. Try again, a little closer to the microphone.",
@@ -10,6 +11,8 @@ const PLAIN_WORDS: Record<string, string> = {
   unsupported_format: "That audio format is not supported. Try WAV, MP3, OGG, Opus, WebM, FLAC or M4A.",
   too_large: "The file is too large.",
   too_long: "The recording is too long. Say one digit, a few seconds at most.",
+  profile_mismatch: "Your voice profile was made for another model version: teach it again.",
+  bad_profile: "Your voice profile is damaged: reset it and teach it again.",
 };
 
 export class PredictError extends Error {
@@ -25,13 +28,34 @@ export function plainWords(error: unknown): string {
   return `Something went wrong: ${(error as Error)?.message ?? error}`;
 }
 
-export async function predictOnServer(audio: Blob, model: string): Promise<Prediction> {
-  const response = await fetch(`/predict?include=spectrogram&model=${encodeURIComponent(model)}`, {
-    method: "POST",
-    body: audio,
-    headers: { "content-type": audio.type || "application/octet-stream" },
-  });
+async function answer<T>(response: Response): Promise<T> {
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new PredictError(body?.error?.code ?? "http", body?.error?.message ?? `HTTP ${response.status}`);
-  return body as Prediction;
+  return body as T;
+}
+
+/** With a profile the audio goes as multipart beside it; without, as the raw body. */
+export async function predictOnServer(audio: Blob, model: string, profile?: string): Promise<Prediction> {
+  let body: Blob | FormData = audio;
+  if (profile) {
+    body = new FormData();
+    body.append("audio", audio, "audio");
+    body.append("profile", profile);
+  }
+  const headers: Record<string, string> = profile ? {} : { "content-type": audio.type || "application/octet-stream" };
+  return answer(await fetch(`/predict?include=spectrogram&model=${encodeURIComponent(model)}`, { method: "POST", body, headers }));
+}
+
+/** The /adapt answer (routes/adapt.ts). */
+export interface Adaptation {
+  profile: string;
+  takes: number[];
+  model: string;
+  heard: HeardTake[];
+}
+
+export async function adaptOnServer(takes: { digit: number; blob: Blob }[], model: string): Promise<Adaptation> {
+  const form = new FormData();
+  takes.forEach(({ digit, blob }, i) => form.append(String(digit), blob, `take${i}.wav`));
+  return answer(await fetch(`/adapt?model=${encodeURIComponent(model)}`, { method: "POST", body: form }));
 }

@@ -7,7 +7,9 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { isWav, readWav } from "../dsp/wav.ts";
-import { PredictError } from "./api.ts";
+import { type Adaptation, PredictError } from "./api.ts";
+import { featuresFromAudio } from "../dsp/index.ts";
+import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../models/profile.ts";
 import type { Classifier } from "../models/classifier.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
@@ -80,10 +82,49 @@ async function decodeInBrowser(blob: Blob, sampleRate: number) {
   };
 }
 
-export async function predictInBrowser(blob: Blob, modelName: string, progress: Progress = () => {}): Promise<Prediction> {
+/** Profile errors in the API's words, so the page says the same thing in both modes. */
+function readProfile(text: string, classifier: Classifier) {
+  try {
+    return decodeProfile(text, classifier);
+  } catch (e) {
+    if (e instanceof ProfileError) throw new PredictError(e.code, e.message);
+    throw e;
+  }
+}
+
+export async function predictInBrowser(
+  blob: Blob,
+  modelName: string,
+  progress: Progress = () => {},
+  profile?: string,
+): Promise<Prediction> {
   const { classifier, backend } = await loadModel(modelName, progress);
   progress("Recognizing…");
   const started = performance.now();
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
-  return { ...recognize(classifier, audio, performance.now() - started, { spectrogram: true }), backend };
+  const options = { spectrogram: true, profile: profile ? readProfile(profile, classifier) : undefined };
+  return { ...recognize(classifier, audio, performance.now() - started, options), backend };
+}
+
+/** The in-browser /adapt: the same adaptToTakes, on this browser's backend; the takes never leave the page. */
+export async function adaptInBrowser(
+  takes: { digit: number; blob: Blob }[],
+  modelName: string,
+  progress: Progress = () => {},
+): Promise<Adaptation> {
+  const { classifier } = await loadModel(modelName, progress);
+  progress("Learning your voice…");
+  const { config } = classifier.features;
+  const views = [];
+  for (const [i, { digit, blob }] of takes.entries()) {
+    const audio = await decodeInBrowser(blob, config.sampleRate);
+    try {
+      views.push({ digit, views: featuresFromAudio(audio.samples, audio.sampleRate, config).views });
+    } catch (e) {
+      const take = takes.slice(0, i + 1).filter((t) => t.digit === digit).length;
+      throw new PredictError((e as { code?: string }).code ?? "undecodable", `take ${take} of "${digit}": ${(e as Error).message}`);
+    }
+  }
+  const { profile, heard } = adaptToTakes(classifier, views);
+  return { profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard };
 }

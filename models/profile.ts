@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../dsp/features.ts";
-import type { Classifier } from "./classifier.ts";
+import { argmax, type Classifier } from "./classifier.ts";
 
 /** How strongly a profile's prototypes speak (stored in features.json as `profile`; chosen on unseen speakers). */
 export interface ProfileSettings {
@@ -134,6 +134,46 @@ function dot(a: Float32Array, b: Float32Array): number {
   let sum = 0;
   for (let k = 0; k < a.length; k++) sum += a[k] * b[k];
   return sum;
+}
+
+export interface HeardTake {
+  digit: number;
+  /** 1-based among the takes of its digit. */
+  take: number;
+  /** What the generic model heard. */
+  answer: number;
+  confidence: number;
+  /**
+   * What the profile made of the *other* takes answers for this one (leave-one-take-out): what teaching does
+   * for a take it has not seen. Equals `answer` for a digit's only take.
+   */
+  taught: number;
+}
+
+/**
+ * Labelled takes (their feature views) -> the profile and how each take is heard before and after teaching.
+ * /adapt and the in-browser teacher both call this.
+ */
+export function adaptToTakes(
+  classifier: Classifier,
+  takes: { digit: number; views: Float32Array[] }[],
+): { profile: Profile; heard: HeardTake[] } {
+  const model = `${classifier.identity.name}@${classifier.identity.version}`;
+  const embedded = embedClips(classifier, takes.map((t) => t.views));
+  const labelled = takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding }));
+  const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
+  const heard = takes.map((t, i): HeardTake => {
+    const answer = argmax(embedded[i].probabilities);
+    const others = makeProfile(model, labelled.filter((_, j) => j !== i));
+    return {
+      digit: t.digit,
+      take: takes.slice(0, i + 1).filter((o) => o.digit === t.digit).length,
+      answer,
+      confidence: Math.round(embedded[i].probabilities[answer] * 1e6) / 1e6,
+      taught: argmax(applyProfile(others, embedded[i], settings)),
+    };
+  });
+  return { profile: makeProfile(model, labelled), heard };
 }
 
 /** The opaque string clients carry: base64url of a small JSON whose prototypes are base64 float32. */

@@ -6,8 +6,7 @@
 import { Hono } from "hono";
 import { AudioError } from "../dsp/errors.ts";
 import { featuresFromAudio } from "../dsp/index.ts";
-import { argmax } from "../models/classifier.ts";
-import { embedClips, encodeProfile, makeProfile, MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
+import { adaptToTakes, encodeProfile, MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
 import type { ServedModels } from "../models/served.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
@@ -61,18 +60,7 @@ export function adaptRoutes(served: ServedModels, decoder: AudioDecoder, limits:
         throw e;
       }
     }
-    const embedded = embedClips(classifier, views);
-    const model = `${classifier.identity.name}@${classifier.identity.version}`;
-    const profile = makeProfile(model, takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding })));
-    return c.json({
-      profile: encodeProfile(profile),
-      takes: profile.takes,
-      model,
-      // What the generic model heard in each take: where teaching will matter.
-      heard: takes.map((t, i) => {
-        const answer = argmax(embedded[i].probabilities);
-        return { digit: t.digit, take: t.take, answer, confidence: Math.round(embedded[i].probabilities[answer] * 1e6) / 1e6 };
-      }),
-    });
+    const { profile, heard } = adaptToTakes(classifier, takes.map((t, i) => ({ digit: t.digit, views: views[i] })));
+    return c.json({ profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard });
   });
 }

@@ -47,7 +47,10 @@ Deno.test("embedClips answers the generic probabilities exactly, with a unit emb
 Deno.test("applyProfile moves mass only among the digits the profile has, keeps the sum, and weight 0 is the generic answer", () => {
   const probabilities = Float32Array.from([0.05, 0.6, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0]);
   const axis = (k: number) => Float32Array.from({ length: 4 }, (_, i) => (i === k ? 1 : 0));
-  const profile = makeProfile("m@1", [{ digit: 1, embedding: axis(0) }, { digit: 7, embedding: axis(1) }, { digit: 7, embedding: axis(1) }]);
+  const profile = makeProfile("m@1", [{ digit: 1, embedding: axis(0) }, { digit: 7, embedding: axis(1) }, {
+    digit: 7,
+    embedding: axis(1),
+  }]);
   assert.deepEqual(profile.takes, [0, 1, 0, 0, 0, 0, 0, 2, 0, 0]);
   const sounds7 = { probabilities, embedding: axis(1) };
   const out = applyProfile(profile, sounds7, { temperature: 0.05, weight: 1 });

@@ -6,7 +6,8 @@
  * test-output/ (not committed).
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launch } from "./ui_helpers.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 import { resample } from "../dsp/resample.ts";
 import { encodeWav16 } from "../dsp/wav.ts";
@@ -17,20 +18,6 @@ const HAVE_CHROMIUM = toolOrSkip("/usr/bin/chromium", ["--version"]);
 const ready = !!FSDD && HAVE_CHROMIUM;
 const OUT = "test-output";
 const opts = { sanitizeResources: false, sanitizeOps: false, ignore: !ready };
-const BASE_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--disable-sync",
-];
-
-async function launch(extraArgs: string[] = []): Promise<Browser> {
-  return await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: [...BASE_FLAGS, ...extraArgs] });
-}
-
 /** Collects console errors, failed requests and /predict calls of a page. */
 function watch(page: Page) {
   const problems: string[] = [];
@@ -91,7 +78,7 @@ Deno.test({
     const page = await browser!.newPage({ viewport: { width: 1200, height: 1100 } });
     const { problems, predictCalls } = watch(page);
     await page.goto(server!.url, { waitUntil: "networkidle" });
-    await page.setInputFiles('input[type="file"]', clipPath("7_jackson_32.wav"));
+    await page.setInputFiles('input[aria-label="Audio file"]', clipPath("7_jackson_32.wav"));
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByTestId("digit").waitFor();
     assert.equal((await page.getByTestId("digit").textContent())?.trim(), "7");
@@ -114,7 +101,7 @@ Deno.test({
     await page.goto(server!.url, { waitUntil: "networkidle" });
     const silence = await Deno.makeTempFile({ suffix: ".wav" });
     await Deno.writeFile(silence, encodeWav16(new Float32Array(16000), 8000));
-    await page.setInputFiles('input[type="file"]', silence);
+    await page.setInputFiles('input[aria-label="Audio file"]', silence);
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByRole("alert").waitFor();
     assert.match(await page.getByRole("alert").textContent() ?? "", /No speech found/);
@@ -171,8 +158,8 @@ Deno.test({
     const page = await browser!.newPage();
     const { problems, predictCalls } = watch(page);
     await page.goto(`${server!.url}/?inference=browser`, { waitUntil: "networkidle" });
-    assert.equal(await page.getByRole("checkbox").isChecked(), true);
-    await page.setInputFiles('input[type="file"]', clipPath("3_theo_2.wav"));
+    assert.equal(await page.getByRole("checkbox", { name: /Run in this browser/ }).isChecked(), true);
+    await page.setInputFiles('input[aria-label="Audio file"]', clipPath("3_theo_2.wav"));
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByTestId("digit").waitFor({ timeout: 60_000 });
     assert.equal((await page.getByTestId("digit").textContent())?.trim(), "3");
@@ -239,7 +226,7 @@ Deno.test({
     const { problems } = watch(page);
     await page.goto(server!.url, { waitUntil: "networkidle" });
     for (const [file, digit] of [[longFile, null], [clipPath("9_yweweler_2.wav"), "9"]] as const) {
-      await page.setInputFiles('input[type="file"]', file);
+      await page.setInputFiles('input[aria-label="Audio file"]', file);
       await page.getByRole("button", { name: "Submit" }).click();
       await page.getByTestId("digit").waitFor();
       if (digit) assert.equal((await page.getByTestId("digit").textContent())?.trim(), digit);
@@ -258,9 +245,9 @@ Deno.test({
   fn: async () => {
     const page = await browser!.newPage();
     await page.goto(server!.url, { waitUntil: "networkidle" });
-    await page.setInputFiles('input[type="file"]', clipPath("7_jackson_32.wav"));
+    await page.setInputFiles('input[aria-label="Audio file"]', clipPath("7_jackson_32.wav"));
     await page.getByRole("button", { name: "Clear" }).click();
-    assert.equal(await page.locator('input[type="file"]').inputValue(), "");
+    assert.equal(await page.locator('input[aria-label="Audio file"]').inputValue(), "");
     assert.equal(await page.locator(".chosen").count(), 0);
 
     const example = page.locator(".example").first();
@@ -286,7 +273,7 @@ Deno.test({
   fn: async () => {
     const page = await browser!.newPage({ viewport: { width: 360, height: 740 } });
     await page.goto(server!.url, { waitUntil: "networkidle" });
-    await page.setInputFiles('input[type="file"]', clipPath("7_jackson_32.wav"));
+    await page.setInputFiles('input[aria-label="Audio file"]', clipPath("7_jackson_32.wav"));
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByTestId("digit").waitFor();
     await page.waitForFunction(
@@ -315,7 +302,7 @@ Deno.test({
         if (text && seen.at(-1) !== text) seen.push(text);
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
     });
-    await page.setInputFiles('input[type="file"]', clipPath("3_theo_2.wav"));
+    await page.setInputFiles('input[aria-label="Audio file"]', clipPath("3_theo_2.wav"));
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByTestId("digit").waitFor({ timeout: 60_000 });
     const statuses = await page.evaluate(() => (globalThis as unknown as { statuses: string[] }).statuses);
@@ -323,7 +310,7 @@ Deno.test({
 
     const garbage = await Deno.makeTempFile({ suffix: ".mp3" });
     await Deno.writeFile(garbage, new TextEncoder().encode("ID3 this is not really an mp3 file at all ".repeat(20)));
-    await page.setInputFiles('input[type="file"]', garbage);
+    await page.setInputFiles('input[aria-label="Audio file"]', garbage);
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByRole("alert").waitFor();
     assert.match(await page.getByRole("alert").textContent() ?? "", /could not be read as audio/);
@@ -342,15 +329,15 @@ Deno.test({
     const clip = clipPath("5_nicolas_0.wav");
     for (const name of ["mlp", "cnn"]) {
       await page.getByRole("combobox", { name: "Model" }).selectOption(name);
-      await page.setInputFiles('input[type="file"]', clip);
+      await page.setInputFiles('input[aria-label="Audio file"]', clip);
       await page.getByRole("button", { name: "Submit" }).click();
       await page.getByTestId("digit").waitFor();
       assert.match(await page.locator(".timings").textContent() ?? "", new RegExp(`Model ${name}@`));
     }
     assert.ok(predictCalls.every((url) => /model=(mlp|cnn)/.test(url)) && predictCalls.length === 2, predictCalls.join(" "));
-    await page.getByRole("checkbox").check();
+    await page.getByRole("checkbox", { name: /Run in this browser/ }).check();
     await page.getByRole("combobox", { name: "Model" }).selectOption("cnn");
-    await page.setInputFiles('input[type="file"]', clip);
+    await page.setInputFiles('input[aria-label="Audio file"]', clip);
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByTestId("backend").waitFor({ timeout: 60_000 });
     assert.equal(predictCalls.length, 2, "in-browser mode called /predict");
