@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.ts";
-import { type Adaptation, adaptOnServer, type HeardTake, plainWords, type Prediction, predictOnServer } from "./api.ts";
+import { type Adaptation, adaptOnServer, type HeardTake, plainWords, type Prediction } from "./api.ts";
 import { startRecording } from "./recorder.ts";
 import { deleteProfile, loadProfile, profileFile, readProfileFile, saveProfile, type StoredProfile } from "./profile_store.ts";
 import type { ModelChoice } from "./Recognizer.ts";
