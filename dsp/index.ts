@@ -14,6 +14,7 @@ export * from "./errors.ts";
 export * from "./features.ts";
 export * from "./resample.ts";
 export * from "./speech.ts";
+export * from "./utterances.ts";
 export * from "./spectrogram.ts";
 export { encodeWav16, readWav } from "./wav.ts";
 

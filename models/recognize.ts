@@ -2,7 +2,7 @@
  * Decoded samples -> the /predict answer. The server (routes/predict.ts) and the in-browser mode
  * (islands/inference.ts) both call this, so the JSON contract and its rounding are defined once.
  */
-import { featuresFromAudio } from "../dsp/index.ts";
+import { extractFeatures, findUtterances, resample } from "../dsp/index.ts";
 import { argmax, type Classifier, classifyClips } from "./classifier.ts";
 import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
 
@@ -23,6 +23,8 @@ export interface Prediction {
   /** probabilities[i] is the probability of digit i. */
   probabilities: number[];
   speech: { start_s: number; end_s: number };
+  /** Utterances heard in the recording; the answer is about the loudest. More than one: see /transcribe. */
+  utterances: number;
   audio: { format: string; sample_rate: number; channels: number; duration_s: number };
   timing_ms: { decode: number; features: number; inference: number; total: number };
   model: string;
@@ -35,7 +37,7 @@ export interface Prediction {
   backend?: string;
 }
 
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+export const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export interface RecognizeOptions {
   /** Add the log-mel the model judged (the page draws it). */
@@ -44,20 +46,39 @@ export interface RecognizeOptions {
   profile?: Profile;
 }
 
+/**
+ * Probabilities of 0-9 for each clip (its feature views), for the profile's speaker when one is given; then
+ * `generic` holds what the model alone answered. /predict and /transcribe both judge through this.
+ */
+export function judgeClips(
+  classifier: Classifier,
+  clips: Float32Array[][],
+  profile?: Profile,
+): { probabilities: Float32Array[]; generic?: Float32Array[] } {
+  if (!profile) return { probabilities: classifyClips(classifier, clips) };
+  const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
+  const embedded = embedClips(classifier, clips);
+  return { probabilities: embedded.map((e) => applyProfile(profile, e, settings)), generic: embedded.map((e) => e.probabilities) };
+}
+
+/** How many utterances the recording holds (/predict answers the loudest; more than one hints at /transcribe). */
+function countUtterances(samples: Float32Array, classifier: Classifier): number {
+  try {
+    return findUtterances(samples, classifier.features.config.sampleRate, classifier.features.config.speech).length;
+  } catch {
+    return 1; // findSpeech found the one answered, by its own (more permissive) rule
+  }
+}
+
 export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs: number, options: RecognizeOptions = {}): Prediction {
   const { config } = classifier.features;
   const started = performance.now();
-  const features = featuresFromAudio(audio.samples, audio.sampleRate, config);
+  const samples = resample(audio.samples, audio.sampleRate, config.sampleRate);
+  const features = extractFeatures(samples, config);
   const featured = performance.now();
-  let probabilities: Float32Array;
-  let generic: Float32Array | undefined;
-  if (options.profile) {
-    const [embedded] = embedClips(classifier, [features.views]);
-    generic = embedded.probabilities;
-    probabilities = applyProfile(options.profile, embedded, classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS);
-  } else {
-    [probabilities] = classifyClips(classifier, [features.views]);
-  }
+  const judged = judgeClips(classifier, [features.views], options.profile);
+  const probabilities = judged.probabilities[0];
+  const generic = judged.generic?.[0];
   const done = performance.now();
   const digit = argmax(probabilities);
   const prediction: Prediction = {
@@ -65,6 +86,7 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
     confidence: round(probabilities[digit], 6),
     probabilities: Array.from(probabilities, (p) => round(p, 6)),
     speech: { start_s: round(features.speech.startS, 3), end_s: round(features.speech.endS, 3) },
+    utterances: countUtterances(samples, classifier),
     audio: {
       format: audio.format,
       sample_rate: audio.sourceRate ?? audio.sampleRate,

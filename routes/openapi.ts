@@ -21,6 +21,11 @@ const errorSchema = {
     },
   },
 };
+const audioSchema = {
+  type: "object",
+  required: ["format", "sample_rate", "channels", "duration_s"],
+  properties: { format: { type: "string" }, sample_rate: { type: "integer" }, channels: { type: "integer" }, duration_s: num },
+};
 const errorResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
@@ -34,6 +39,38 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
     required: false,
     schema: { type: "string", enum: modelNames },
     description: `Which model answers (GET /health lists them); default ${served.default.name}.`,
+  };
+  const audioBody = {
+    required: true,
+    content: {
+      "audio/*": { schema: { type: "string", format: "binary" } },
+      "application/octet-stream": { schema: { type: "string", format: "binary" } },
+      "multipart/form-data": {
+        schema: {
+          type: "object",
+          required: ["audio"],
+          properties: {
+            audio: { type: "string", format: "binary", description: "the audio file" },
+            profile: {
+              type: "string",
+              description: "a speaker profile from POST /adapt (for the same model): answer for that speaker",
+            },
+          },
+        },
+      },
+    },
+  };
+  const audioErrors = {
+    "400": errorResponse(
+      "empty_body: no audio, or a form without the audio field; undecodable: truncated, garbage, not audio, a damaged or " +
+        "forged container, an unparseable form, or a file that took too long or too much memory to decode; " +
+        "unknown_model: ?model= names no model of this server; bad_profile: the profile field is not a profile /adapt made",
+    ),
+    "408": errorResponse("timeout: the body did not arrive whole in time"),
+    "409": errorResponse("profile_mismatch: the profile was made for another model (or version): adapt again"),
+    "413": errorResponse("too_large: body over the byte limit; too_long: audio over the duration limit"),
+    "415": errorResponse("unsupported_format: a known format we do not read"),
+    "422": errorResponse("no_speech: silence, constant noise, or sound too short to be a word"),
   };
   const limits = `Limits: ${config.maxBodyBytes} bytes, arriving within ${config.bodyTimeoutS} s; ${config.maxAudioSeconds} s of audio; ` +
     "at least 120 ms of sound.";
@@ -60,41 +97,30 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
             schema: { type: "string", enum: ["spectrogram"] },
             description: "Also return the log-mel spectrogram the model judged.",
           }, modelParameter],
-          requestBody: {
-            required: true,
-            content: {
-              "audio/*": { schema: { type: "string", format: "binary" } },
-              "application/octet-stream": { schema: { type: "string", format: "binary" } },
-              "multipart/form-data": {
-                schema: {
-                  type: "object",
-                  required: ["audio"],
-                  properties: {
-                    audio: { type: "string", format: "binary", description: "the audio file" },
-                    profile: {
-                      type: "string",
-                      description: "a speaker profile from POST /adapt (for the same model): answer for that speaker",
-                    },
-                  },
-                },
-              },
-            },
-          },
+          requestBody: audioBody,
           responses: {
             "200": {
               description: "The digit and the probability of every digit",
               content: { "application/json": { schema: { $ref: "#/components/schemas/Prediction" } } },
             },
-            "400": errorResponse(
-              "empty_body: no audio, or a form without the audio field; undecodable: truncated, garbage, not audio, a damaged or " +
-                "forged container, an unparseable form, or a file that took too long or too much memory to decode; " +
-                "unknown_model: ?model= names no model of this server; bad_profile: the profile field is not a profile /adapt made",
-            ),
-            "408": errorResponse("timeout: the body did not arrive whole in time"),
-            "409": errorResponse("profile_mismatch: the profile was made for another model (or version): adapt again"),
-            "413": errorResponse("too_large: body over the byte limit; too_long: audio over the duration limit"),
-            "415": errorResponse("unsupported_format: a known format we do not read"),
-            "422": errorResponse("no_speech: silence, constant noise, or sound too short to be a word"),
+            ...audioErrors,
+          },
+        },
+      },
+      "/transcribe": {
+        post: {
+          summary: "Transcribe a digit string: every digit said in the recording, in order",
+          description: `The same body, limits, profile field and errors as /predict (up to ${config.maxAudioSeconds} s). ` +
+            "Utterances are found by their energy: digits with a pause of 150 ms or more are always separated; two said without a " +
+            "pause are split at an energy dip when there is one. Each is then recognized exactly as /predict recognizes a clip.",
+          parameters: [modelParameter],
+          requestBody: audioBody,
+          responses: {
+            "200": {
+              description: "The string, and each digit with where it was said and its probabilities",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Transcription" } } },
+            },
+            ...audioErrors,
           },
         },
       },
@@ -152,7 +178,7 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
       schemas: {
         Prediction: {
           type: "object",
-          required: ["digit", "confidence", "probabilities", "speech", "audio", "timing_ms", "model"],
+          required: ["digit", "confidence", "probabilities", "speech", "utterances", "audio", "timing_ms", "model"],
           properties: {
             digit: { type: "integer", minimum: 0, maximum: 9 },
             confidence: { ...num, description: "probability of the returned digit" },
@@ -163,17 +189,18 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
               maxItems: 10,
               description: "probabilities[i] is the probability of digit i; they sum to 1",
             },
+            utterances: {
+              type: "integer",
+              minimum: 1,
+              description: "utterances heard; the answer is the loudest (more than one: use /transcribe)",
+            },
             speech: {
               type: "object",
               required: ["start_s", "end_s"],
               properties: { start_s: num, end_s: num },
               description: "where the spoken digit was found, seconds",
             },
-            audio: {
-              type: "object",
-              required: ["format", "sample_rate", "channels", "duration_s"],
-              properties: { format: { type: "string" }, sample_rate: { type: "integer" }, channels: { type: "integer" }, duration_s: num },
-            },
+            audio: audioSchema,
             timing_ms: {
               type: "object",
               required: ["decode", "features", "inference", "total"],
@@ -192,6 +219,37 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
               description: "only with ?include=spectrogram: log-mel dB, time-major",
               properties: { frames: { type: "integer" }, bins: { type: "integer" }, db: { type: "array", items: num }, hop_s: num },
             },
+          },
+        },
+        Transcription: {
+          type: "object",
+          required: ["text", "digits", "segments", "audio", "timing_ms", "model"],
+          properties: {
+            text: { type: "string", description: 'the digits as a string, e.g. "4207"' },
+            digits: { type: "array", items: { type: "integer", minimum: 0, maximum: 9 } },
+            segments: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["label", "digit", "confidence", "start_s", "end_s", "probabilities"],
+                properties: {
+                  label: { type: "string" },
+                  digit: { type: "integer", minimum: 0, maximum: 9 },
+                  confidence: num,
+                  start_s: num,
+                  end_s: num,
+                  probabilities: { type: "array", items: num, minItems: 10, maxItems: 10 },
+                },
+              },
+            },
+            audio: audioSchema,
+            timing_ms: {
+              type: "object",
+              required: ["decode", "segment", "features", "inference", "total"],
+              properties: { decode: num, segment: num, features: num, inference: num, total: num },
+            },
+            model: { type: "string" },
+            profile: { const: true },
           },
         },
         Adaptation: {

@@ -97,6 +97,16 @@ const PYTHON_SNIPPET = [
   'print(r.json()["digit"], r.json()["probabilities"])',
 ].join("\n");
 
+/** Teaching a voice: takes as fields named by their digit, then the profile beside each clip. */
+const TEACH_SNIPPET = [
+  "import requests",
+  'takes = [("1", open("static/examples/1_flite-slt.wav", "rb")), ("9", open("static/examples/9_flite-slt.wav", "rb"))]',
+  `profile = requests.post("${LOCAL_ORIGIN}/adapt", files=takes).json()["profile"]`,
+  'with open("static/examples/1_flite-slt.wav", "rb") as f:',
+  `    r = requests.post("${LOCAL_ORIGIN}/predict", files={"audio": f}, data={"profile": profile})`,
+  'print(r.json()["digit"], "generic:", r.json()["generic"]["digit"])',
+].join("\n");
+
 function ApiPanel() {
   // Snippets go in as text values: whitespace inside a template literal would carry this file's indentation.
   return html`
@@ -107,6 +117,9 @@ function ApiPanel() {
       <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${CURL_SNIPPET}</code></pre>
       <h3>Python</h3>
       <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${PYTHON_SNIPPET}</code></pre>
+      <h3>Teach it a voice (Python)</h3>
+      <p>A few takes per digit, as fields named by the digit, make a profile (<code>POST /adapt</code>); send it beside each clip.</p>
+      <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${TEACH_SNIPPET}</code></pre>
     </section>
   `;
 }

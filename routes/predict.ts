@@ -1,5 +1,5 @@
 /**
- * POST /predict: audio bytes (raw body or multipart field "audio"/"file", optionally beside a "profile" from
+ * POST /predict (one digit: the loudest utterance) and POST /transcribe (every utterance: a digit string): audio bytes (raw body or multipart field "audio"/"file", optionally beside a "profile" from
  * /adapt) -> digit, probabilities, timings.
  * read (limits) -> decode (routes/decoding.ts: off the event loop when it could be slow) -> recognize
  * (models/recognize.ts: find speech, features, classify). The tfjs part is synchronous (tf.tidy + dataSync),
@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import type { Classifier } from "../models/classifier.ts";
 import { decodeProfile, type Profile, ProfileError } from "../models/profile.ts";
 import { recognize } from "../models/recognize.ts";
+import { transcribe } from "../models/transcribe.ts";
 import type { ServedModels } from "../models/served.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
@@ -56,7 +57,15 @@ export function pickModel(served: ServedModels, name: string | undefined) {
 }
 
 export function predictRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
-  return new Hono().post("/predict", async (c) => {
+  return new Hono().post("/transcribe", async (c) => {
+    const started = performance.now();
+    const { classifier } = pickModel(served, c.req.query("model"));
+    const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
+    if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
+    const speaker = readProfile(profile, classifier);
+    const audio = await decoder.decode(bytes);
+    return c.json(transcribe(classifier, audio, performance.now() - started, speaker));
+  }).post("/predict", async (c) => {
     const started = performance.now();
     const { classifier } = pickModel(served, c.req.query("model"));
     const { bytes, profile } = await readAudioRequest(c.req.raw, limits);

@@ -7,7 +7,7 @@ const PYTHON = Deno.env.get("PYTHON") ?? ".venv/bin/python";
 const ready = !!FSDD && toolOrSkip(PYTHON, ["-c", "import nbclient, nbformat, requests, ipykernel"]);
 
 Deno.test({
-  name: "the example notebook runs against the server and prints the right digits for a folder of FSDD clips",
+  name: "the example notebook runs against the server, prints the right digits for a folder of FSDD clips, and teaches it their voices",
   ignore: !ready,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -31,7 +31,12 @@ Deno.test({
         const row = new RegExp(`^${clip.replace(".", "\\.")}\\s+(\\d)\\s+[\\d.]+\\s+[\\d.]+$`, "m").exec(out);
         assert.ok(row, `no table row for ${clip} in:\n${out}`);
         assert.equal(row[1], clip[0], `${clip} was recognized as ${row[1]}`);
+        // The last cell teaches the folder's voices and answers each clip with that profile.
+        const taught = new RegExp(`^${clip.replace(".", "\\.")}\\s+(\\d)  \\(generic model alone: (\\d)\\)$`, "m").exec(out);
+        assert.ok(taught, `no profile row for ${clip} in:\n${out}`);
+        assert.equal(taught[2], row[1]);
       }
+      assert.match(out, /^taught 4 takes; the profile is \d+ characters$/m);
     } finally {
       await server.stop();
       await Deno.remove(folder, { recursive: true });
