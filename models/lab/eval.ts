@@ -14,6 +14,7 @@ import { loadClassifier, saveModelFolder } from "../files.ts";
 import { evaluate } from "./metrics.ts";
 import { epochPrinter } from "./progress.ts";
 import { evaluateEnrollment } from "./enroll.ts";
+import { evaluateStrings, type StringScore } from "./strings.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots } from "./report.ts";
 import { initTf } from "../tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     "no-write": { type: "boolean", default: false },
     "save-folds": { type: "string" },
     enroll: { type: "string" },
+    strings: { type: "string" },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     /** Internal: run only these folds and write their results here (a worker of --jobs). */
     "fold-json": { type: "string" },
@@ -64,6 +66,8 @@ if (args.help) {
   --no-write        print the results only; leave metrics.json and plots/ as they are
   --enroll 1,3,5    teach each speaker's LOSO fold model (from --save-folds) K takes per digit, test on the rest
                     (models/lab/enroll.ts); writes the chosen profile settings into the model's features.json
+  --strings N       N digit strings (3-6 digits, 0.15-0.8 s pauses, noise) and N run-together pairs per speaker,
+                    transcribed by the speaker's LOSO fold model (models/lab/strings.ts)
   --save-folds DIR  keep each fold's model as DIR/<held-out speaker>/ (default .cache/loso/<model name>), so that
                     --enroll and --strings can test speakers on a model that never heard them
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
@@ -155,6 +159,18 @@ if (args.enroll) {
     const features = JSON.parse(await Deno.readTextFile(file));
     await Deno.writeTextFile(file, JSON.stringify({ ...features, profile: result.settings }, null, 1) + "\n");
   }
+}
+
+if (args.strings) {
+  const report = await evaluateStrings(clips, foldsDir, +args.strings);
+  const line = (s: StringScore) =>
+    `right count ${pct(s.rightCount)}, exact ${pct(s.exact)}, digit error rate ${pct(s.digitErrorRate)} (${s.strings})`;
+  console.log(`single digits, clean: ${Object.entries(report.singleDigit).map(([sp, a]) => `${sp} ${pct(a)}`).join(", ")}`);
+  for (const [band, r] of Object.entries(report.bands)) {
+    console.log(`strings in noise at ${band}: ${line(r)}; cut at the true boundaries ${pct(r.oracleExact)} exact`);
+  }
+  console.log(`run-together pairs: ${line(report.pairs)}`);
+  metrics.strings = report;
 }
 
 if (args.loso) {

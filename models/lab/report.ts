@@ -1,5 +1,6 @@
 /** metrics.json and the SVG plots beside it: what a model scored, on what, trained how. */
 import type { EnrollResult } from "./enroll.ts";
+import type { StringsReport } from "./strings.ts";
 import type { Evaluation } from "./metrics.ts";
 import { rocCurve } from "./metrics.ts";
 import { confusionSvg, rocSvg, speakerBarsSvg } from "./plots.ts";
@@ -46,6 +47,7 @@ export interface MetricsFile {
   official: Evaluation | null;
   loso?: LosoReport;
   enroll?: EnrollResult;
+  strings?: StringsReport;
 }
 
 export async function readMetrics(dir: string): Promise<MetricsFile> {
