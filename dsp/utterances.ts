@@ -52,7 +52,7 @@ export function findUtterances(
   if (samples.length === 0) throw new AudioError("no_speech", "the audio holds no samples");
   const frameLength = Math.max(1, Math.round(speech.frameS * sampleRate));
   const hop = Math.max(1, Math.round(speech.hopS * sampleRate));
-  const levels = frameLevelsDb(highPass(samples, sampleRate, config.highPassHz), frameLength, hop);
+  const levels = frameLevelsDb(highPass(samples, sampleRate, config.highPassHz).samples, frameLength, hop);
   const peak = levels.reduce((a, b) => Math.max(a, b), -Infinity);
   if (peak < speech.minPeakDbfs) {
     throw new AudioError("no_speech", `no speech found: the audio is silent (loudest ${peak.toFixed(0)} dBFS)`);
@@ -141,9 +141,17 @@ function splitAtDips(levels: Float32Array, run: Run, above: number, minPart: num
   ];
 }
 
-/** RBJ cookbook 2nd-order high-pass, Q = 1/sqrt(2) (Butterworth), direct form I. */
-function highPass(samples: Float32Array, sampleRate: number, cutoffHz: number): Float32Array {
-  if (cutoffHz <= 0) return samples;
+/**
+ * RBJ cookbook 2nd-order high-pass, Q = 1/sqrt(2) (Butterworth), direct form I. `state` (x1, x2, y1, y2)
+ * carries the filter across the chunks of a stream; the returned state continues it.
+ */
+export function highPass(
+  samples: Float32Array,
+  sampleRate: number,
+  cutoffHz: number,
+  state: ArrayLike<number> = [0, 0, 0, 0],
+): { samples: Float32Array; state: Float32Array } {
+  if (cutoffHz <= 0) return { samples, state: Float32Array.from(state) };
   const w = 2 * Math.PI * cutoffHz / sampleRate;
   const alpha = Math.sin(w) / Math.SQRT2;
   const cos = Math.cos(w);
@@ -151,12 +159,12 @@ function highPass(samples: Float32Array, sampleRate: number, cutoffHz: number): 
   const [b0, b1, b2] = [(1 + cos) / 2 / a0, -(1 + cos) / a0, (1 + cos) / 2 / a0];
   const [a1, a2] = [-2 * cos / a0, (1 - alpha) / a0];
   const out = new Float32Array(samples.length);
-  let x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+  let [x1, x2, y1, y2] = Array.from(state);
   for (let i = 0; i < samples.length; i++) {
     const x = samples[i];
     const y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
     [x2, x1, y2, y1] = [x1, x, y1, y];
     out[i] = y;
   }
-  return out;
+  return { samples: out, state: Float32Array.from([x1, x2, y1, y2]) };
 }

@@ -5,10 +5,12 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.ts";
-import { plainWords, type Prediction, predictOnServer } from "./api.ts";
+import { plainWords, type Prediction, predictOnServer, transcribeOnServer, type Transcription } from "./api.ts";
 import { ProbabilityBars, SpectrogramCanvas, WaveformCanvas } from "./charts.ts";
 import { MAX_RECORDING_S, type Recording, samplesForDisplay, startRecording } from "./recorder.ts";
 import { DIGIT_WORDS, TeachPanel } from "./Teach.ts";
+import { type Listening, MAX_LIVE_S, startListening } from "./live.ts";
+import { DEFAULT_ENDPOINTER } from "../dsp/endpointer.ts";
 import type { StoredProfile } from "./profile_store.ts";
 
 const TABS = ["upload", "record"] as const;
@@ -44,6 +46,8 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   const [audio, setAudio] = useState<{ blob: Blob; name: string } | null>(null);
   const [audioUrl, setAudioUrl] = useState<string | null>(null);
   const [result, setResult] = useState<Prediction | null>(null);
+  /** When the recording holds more than one digit: all of them (/transcribe). */
+  const [transcript, setTranscript] = useState<Transcription | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   /** What a long step is doing (first in-browser run: engine start, model download), shown while busy. */
@@ -62,6 +66,11 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   /** The visitor's voice profile for this model (Teach panel), and whether answers use it. */
   const [profile, setProfile] = useState<StoredProfile | null>(null);
   const [useProfile, setUseProfile] = useState(true);
+  /** Live mode: listening continuously, and the digits heard so far with their latency. */
+  const [live, setLive] = useState(false);
+  const [listening, setListening] = useState<Listening | null>(null);
+  const [heardLive, setHeardLive] = useState<{ digit: number; confidence: number; latencyMs: number }[]>([]);
+  const [liveNote, setLiveNote] = useState<string | null>(null);
   const activeProfile = useProfile && profile?.model === model.id ? profile.profile : undefined;
 
   useEffect(() => {
@@ -92,6 +101,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   const choose = (blob: Blob, name: string) => {
     setAudio({ blob, name });
     setResult(null);
+    setTranscript(null);
     setError(null);
     setWave(null);
   };
@@ -103,22 +113,33 @@ export function Recognizer({ examples, models }: RecognizerProps) {
     if (!blob) return setError("Choose a file, record yourself, or click an example first.");
     setBusy(true);
     setError(null);
+    setTranscript(null);
     try {
+      let prediction: Prediction;
       if (inBrowser) {
         setStatus("Loading the in-browser engine…");
         const inference = await import(INFERENCE_BUNDLE) as Inference;
-        const prediction = await inference.predictInBrowser(blob, model.id, setStatus, activeProfile);
+        prediction = await inference.predictInBrowser(blob, model.id, setStatus, activeProfile);
         setBackendNote(
           prediction.backend === "webgpu"
             ? "Ran in this browser on WebGPU."
             : `Ran in this browser on ${prediction.backend?.toUpperCase()} (WebGPU is not available here).`,
         );
-        setResult(prediction);
       } else {
         setStatus("Sending to the server…");
         setBackendNote(null);
-        setResult(await predictOnServer(blob, model.name, activeProfile));
+        prediction = await predictOnServer(blob, model.name, activeProfile);
       }
+      // Several digits said: show the whole string (each digit judged as /predict judges a clip).
+      if (prediction.utterances > 1) {
+        setStatus("Reading every digit…");
+        setTranscript(
+          inBrowser
+            ? await (await import(INFERENCE_BUNDLE) as Inference).transcribeInBrowser(blob, model.id, activeProfile)
+            : await transcribeOnServer(blob, model.name, activeProfile),
+        );
+      }
+      setResult(prediction);
     } catch (e) {
       setResult(null);
       setError(plainWords(e));
@@ -145,7 +166,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
 
   const toggleRecording = async () => {
     if (recording) return recording.stop();
-    if (busy) return;
+    if (busy || listening) return;
     // The last result belongs to the last audio: while a new one is recorded it would only mislead.
     clear();
     const started = performance.now();
@@ -164,9 +185,45 @@ export function Recognizer({ examples, models }: RecognizerProps) {
     }
   };
 
+  /** Each utterance is recognized as it ends, in arrival order (one at a time keeps the transcript in order). */
+  const toggleListening = async () => {
+    if (listening) return listening.stop();
+    if (busy) return;
+    clear();
+    setHeardLive([]);
+    setLiveNote(null);
+    let queue = Promise.resolve();
+    const started = performance.now();
+    const ticker = setInterval(() => setRecordedS((performance.now() - started) / 1000), 100);
+    try {
+      const session = await startListening(({ wav, wordEndedAt }) => {
+        queue = queue.then(async () => {
+          try {
+            const p = inBrowser
+              ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(wav, model.id, setStatus, activeProfile)
+              : await predictOnServer(wav, model.name, activeProfile);
+            const latencyMs = performance.now() - wordEndedAt;
+            setHeardLive((list) => [...list, { digit: p.digit, confidence: p.confidence, latencyMs }]);
+          } catch (e) {
+            setLiveNote(plainWords(e));
+          }
+        });
+      }, setLevel);
+      setListening(session);
+      await session.done;
+    } catch (e) {
+      setError(`The microphone could not be used: ${(e as Error).message}`);
+    } finally {
+      clearInterval(ticker);
+      setRecordedS(0);
+      setListening(null);
+    }
+  };
+
   const clear = () => {
     setAudio(null);
     setResult(null);
+    setTranscript(null);
     setError(null);
     setWave(null);
     if (fileInput.current) fileInput.current.value = "";
@@ -225,12 +282,38 @@ export function Recognizer({ examples, models }: RecognizerProps) {
             </label>
           </div>
           <div id="panel-record" role="tabpanel" aria-labelledby="tab-record" hidden=${tab !== "record"}>
-            <button class=${`record${recording ? " active" : ""}`} onClick=${toggleRecording}>${recording
-              ? "Stop"
-              : "Start recording"}</button>
+            ${live
+              ? html`<button class=${`record${listening ? " active" : ""}`} onClick=${toggleListening}>${
+                listening ? "Stop listening" : "Start listening"
+              }</button>`
+              : html`<button class=${`record${recording ? " active" : ""}`} onClick=${toggleRecording}>${
+                recording ? "Stop" : "Start recording"
+              }</button>`}
             <meter class="level" min="0" max="1" value=${level} aria-label="Microphone level"></meter>
             ${recording && html`<span class="elapsed" role="timer">Recording… ${recordedS.toFixed(1)} s</span>`}
-            <p class="hint">Say one digit. Recording stops by itself after ${MAX_RECORDING_S} s.</p>
+            ${listening && html`<span class="elapsed" role="timer">Listening… ${recordedS.toFixed(1)} s</span>`}
+            <label class="toggle"><input type="checkbox" checked=${live} onChange=${(e: Event) =>
+              !listening && !recording &&
+              setLive((e.target as HTMLInputElement).checked)} /> Live: listen continuously, each digit as you say it</label>
+            <p class="hint">${live
+              ? `Say digits with a short pause between them; each appears as soon as you stop. Stops after ${MAX_LIVE_S} s.`
+              : `Say one digit, or a few in a row. Recording stops by itself after ${MAX_RECORDING_S} s.`}</p>
+            ${live && (heardLive.length > 0 || listening) &&
+              html`<div class="live-transcript" data-testid="live-transcript" aria-live="polite">
+              <div class="digits">${heardLive.map((h) => h.digit).join("") || "…"}</div>
+              ${
+                heardLive.length > 0 && html`
+                  <p
+                    class="hint">Last digit ${heardLive[heardLive.length - 1].digit} (${(heardLive[heardLive.length - 1].confidence * 100)
+                      .toFixed(0)}%), on screen ${Math.round(
+                        heardLive[heardLive.length - 1].latencyMs,
+                      )} ms after the word ended (median ${Math.round(
+                        [...heardLive].map((h) => h.latencyMs).sort((a, b) => a - b)[Math.floor(heardLive.length / 2)],
+                      )} ms; includes the ${DEFAULT_ENDPOINTER.hangoverS * 1000} ms of silence that marks a word's end).</p>
+                `
+              }
+              ${liveNote && html`<p class="note">${liveNote}</p>`}
+            </div>`}
           </div>
           ${audio &&
             html`<div class="chosen"><span>${audio.name}</span>${
@@ -266,6 +349,18 @@ export function Recognizer({ examples, models }: RecognizerProps) {
           <h2 id="output-title">Result</h2>
           ${error && html`<p class="error" role="alert">${error}</p>`}
           ${!result && !error && html`<p class="placeholder">The digit will appear here.</p>`}
+          ${transcript && html`
+            <div class="transcript" data-testid="transcript">
+              <div class="digits" aria-label=${`Heard ${transcript.digits.length} digits: ${transcript.text}`}>${transcript.text}</div>
+              <ol class="segments">${transcript.segments.map((s, i) =>
+                html`<li key=${i}><b>${s.label}</b> ${(s.confidence * 100).toFixed(0)}% <span class="hint">${s.start_s.toFixed(2)}–${
+                  s.end_s.toFixed(2)
+                } s</span></li>`
+              )}</ol>
+              <p class="hint">${transcript.digits
+                .length} digits heard. Below: the loudest one alone, as <code>/predict</code> answers it.</p>
+            </div>
+          `}
           ${result && html`<div class="result">
         <div class="digit" data-testid="digit" aria-label=${`Recognized digit ${result.digit}`}>${result.digit}</div>
         <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure</div>
@@ -288,7 +383,8 @@ export function Recognizer({ examples, models }: RecognizerProps) {
         ${
             wave && html`
               <h3>Waveform</h3>
-              <${WaveformCanvas} samples=${wave.samples} sampleRate=${wave.sampleRate} speech=${result.speech} />
+              <${WaveformCanvas} samples=${wave.samples} sampleRate=${wave.sampleRate} speech=${result.speech} regions=${transcript
+                ?.segments} />
             `
           }
         <p class="timings">Model ${result.model} · decode ${result.timing_ms.decode.toFixed(1)} ms · features ${

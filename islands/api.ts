@@ -1,8 +1,9 @@
-/** The island's view of the API: /predict and /adapt, and their errors in plain words. */
+/** The island's view of the API: /predict, /transcribe and /adapt, and their errors in plain words. */
 import type { Prediction } from "../models/recognize.ts";
 import type { HeardTake } from "../models/profile.ts";
+import type { Transcription } from "../models/transcribe.ts";
 
-export type { HeardTake, Prediction };
+export type { HeardTake, Prediction, Transcription };
 
 const PLAIN_WORDS: Record<string, string> = {
   no_speech: "No speech found. Try again, a little closer to the microphone.",
@@ -35,15 +36,20 @@ async function answer<T>(response: Response): Promise<T> {
 }
 
 /** With a profile the audio goes as multipart beside it; without, as the raw body. */
+function audioRequest(audio: Blob, profile?: string): RequestInit {
+  if (!profile) return { method: "POST", body: audio, headers: { "content-type": audio.type || "application/octet-stream" } };
+  const body = new FormData();
+  body.append("audio", audio, "audio");
+  body.append("profile", profile);
+  return { method: "POST", body };
+}
+
 export async function predictOnServer(audio: Blob, model: string, profile?: string): Promise<Prediction> {
-  let body: Blob | FormData = audio;
-  if (profile) {
-    body = new FormData();
-    body.append("audio", audio, "audio");
-    body.append("profile", profile);
-  }
-  const headers: Record<string, string> = profile ? {} : { "content-type": audio.type || "application/octet-stream" };
-  return answer(await fetch(`/predict?include=spectrogram&model=${encodeURIComponent(model)}`, { method: "POST", body, headers }));
+  return answer(await fetch(`/predict?include=spectrogram&model=${encodeURIComponent(model)}`, audioRequest(audio, profile)));
+}
+
+export async function transcribeOnServer(audio: Blob, model: string, profile?: string): Promise<Transcription> {
+  return answer(await fetch(`/transcribe?model=${encodeURIComponent(model)}`, audioRequest(audio, profile)));
 }
 
 /** The /adapt answer (routes/adapt.ts). */

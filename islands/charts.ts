@@ -51,8 +51,21 @@ export function SpectrogramCanvas({ frames, bins, db }: { frames: number; bins: 
   return html`<canvas ref=${ref} class="spectrogram" role="img" aria-label="Log-mel spectrogram of the detected speech"></canvas>`;
 }
 
+/** A digit heard at a place in the recording (a /transcribe segment). */
+export interface HeardRegion {
+  label: string;
+  start_s: number;
+  end_s: number;
+}
+
 export function WaveformCanvas(
-  { samples, sampleRate, speech }: { samples: Float32Array; sampleRate: number; speech?: { start_s: number; end_s: number } },
+  { samples, sampleRate, speech, regions }: {
+    samples: Float32Array;
+    sampleRate: number;
+    speech?: { start_s: number; end_s: number };
+    /** With a digit string: each digit shaded and labelled under its own region, instead of `speech`. */
+    regions?: HeardRegion[];
+  },
 ) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
@@ -63,10 +76,11 @@ export function WaveformCanvas(
     const height = (canvas.height = 100);
     ctx.clearRect(0, 0, width, height);
     const duration = samples.length / sampleRate;
-    if (speech && duration > 0) {
-      ctx.fillStyle = "rgba(255, 160, 0, 0.25)";
-      ctx.fillRect((speech.start_s / duration) * width, 0, ((speech.end_s - speech.start_s) / duration) * width, height);
-    }
+    const shade = (r: { start_s: number; end_s: number }) =>
+      ctx.fillRect((r.start_s / duration) * width, 0, ((r.end_s - r.start_s) / duration) * width, height);
+    ctx.fillStyle = "rgba(255, 160, 0, 0.25)";
+    if (regions?.length && duration > 0) regions.forEach(shade);
+    else if (speech && duration > 0) shade(speech);
     ctx.strokeStyle = getComputedStyle(canvas).color;
     ctx.beginPath();
     const step = samples.length / width;
@@ -80,6 +94,15 @@ export function WaveformCanvas(
       ctx.lineTo(x + 0.5, height / 2 - lo * height / 2 + 1);
     }
     ctx.stroke();
-  }, [samples, sampleRate, speech]);
-  return html`<canvas ref=${ref} class="waveform" role="img" aria-label="Waveform; the shaded part is where speech was found"></canvas>`;
+    if (regions?.length && duration > 0) {
+      ctx.fillStyle = getComputedStyle(canvas).color;
+      ctx.font = "bold 16px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      for (const r of regions) ctx.fillText(r.label, ((r.start_s + r.end_s) / 2 / duration) * width, 16);
+    }
+  }, [samples, sampleRate, speech, regions]);
+  const label = regions?.length
+    ? `Waveform; each digit is shaded and labelled where it was heard: ${regions.map((r) => r.label).join(" ")}`
+    : "Waveform; the shaded part is where speech was found";
+  return html`<canvas ref=${ref} class="waveform" role="img" aria-label=${label}></canvas>`;
 }

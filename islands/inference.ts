@@ -13,6 +13,7 @@ import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../mod
 import type { Classifier } from "../models/classifier.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
+import { transcribe, type Transcription } from "../models/transcribe.ts";
 
 const BACKENDS = ["webgpu", "webgl", "wasm"];
 /** One load per model, kept: switching back to a model does not download it again. */
@@ -104,6 +105,13 @@ export async function predictInBrowser(
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
   const options = { spectrogram: true, profile: profile ? readProfile(profile, classifier) : undefined };
   return { ...recognize(classifier, audio, performance.now() - started, options), backend };
+}
+
+export async function transcribeInBrowser(blob: Blob, modelName: string, profile?: string): Promise<Transcription> {
+  const { classifier } = await loadModel(modelName);
+  const started = performance.now();
+  const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
+  return transcribe(classifier, audio, performance.now() - started, profile ? readProfile(profile, classifier) : undefined);
 }
 
 /** The in-browser /adapt: the same adaptToTakes, on this browser's backend; the takes never leave the page. */

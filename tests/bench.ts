@@ -1,6 +1,7 @@
 /**
  * deno task bench: speed and memory of the real thing, printed as JSON (medians and percentiles).
- *   - in process, for every model folder (mlp, cnn): features and inference for a 1 s clip (median of many runs);
+ *   - in process, for every model folder (mlp, cnn): features and inference for a 1 s clip (median of many runs),
+ *     teaching ten takes, inference with a profile, and transcribing a 20 s recording of digits;
  *   - the real server (`deno task start`'s main.ts) on a free port: cold start to the first 200,
  *     wrk (Debian) posting a real FSDD clip to each model at concurrency 1 and 16 (p50/p99, requests/s),
  *     the per-stage medians the server reports in timing_ms, and its RSS after the load.
@@ -8,7 +9,10 @@
  */
 import { decodeAudio } from "../dsp/decode.ts";
 import { extractFeatures, featuresFromAudio } from "../dsp/index.ts";
-import { classifyClips } from "../models/classifier.ts";
+import { type Classifier, classifyClips } from "../models/classifier.ts";
+import { adaptToTakes } from "../models/profile.ts";
+import { judgeClips } from "../models/recognize.ts";
+import { transcribe } from "../models/transcribe.ts";
 import { loadClassifier } from "../models/files.ts";
 import { findFsdd } from "../models/lab/fsdd.ts";
 import { findModelFolders } from "../models/served.ts";
@@ -35,6 +39,25 @@ const clipFile = `${fsdd}/recordings/7_jackson_32.wav`;
 const clip = await decodeAudio(await Deno.readFile(clipFile));
 
 await initTf();
+const tenTakes = await Promise.all(
+  Array.from(
+    { length: 10 },
+    async (_, d) => ({ digit: d, samples: (await decodeAudio(await Deno.readFile(`${fsdd}/recordings/${d}_theo_7.wav`))).samples }),
+  ),
+);
+const profile = (classifier: Classifier) =>
+  adaptToTakes(classifier, tenTakes.map((t) => ({ digit: t.digit, views: extractFeatures(t.samples, classifier.features.config).views })))
+    .profile;
+const twentySeconds = (() => {
+  const samples = new Float32Array(20 * 8000);
+  let at = 2000, d = 0;
+  while (at + 12000 < samples.length) {
+    const take = tenTakes[d++ % 10].samples;
+    samples.set(take, at);
+    at += take.length + 3200;
+  }
+  return { samples, sampleRate: 8000, format: "wav", channels: 1, digits: d };
+})();
 const names = findModelFolders("models");
 const inProcess: Record<string, Record<string, number>> = {};
 for (const name of names) {
@@ -51,6 +74,14 @@ for (const name of names) {
     // Every test-time warp's view in one batch, averaged: what a prediction costs.
     inference_ms: timeMs(() => classifyClips(classifier, [views]), 500),
     test_time_views: views.length,
+    // Teaching: ten takes (one per digit) -> features -> profile (what /adapt does after decoding).
+    adapt_ms_10_takes: timeMs(
+      () => adaptToTakes(classifier, tenTakes.map((t) => ({ digit: t.digit, views: extractFeatures(t.samples, config).views }))),
+      20,
+    ),
+    inference_ms_with_profile: timeMs(() => judgeClips(classifier, [views], profile(classifier)), 500),
+    // A 20 s recording of digits 0.4 s apart: segmentation, features and inference of every digit.
+    transcribe_ms_20s: timeMs(() => transcribe(classifier, twentySeconds, 0), 20),
     weights_bytes: (await Deno.stat(`models/${name}/weights.bin`)).size,
   };
 }
@@ -138,6 +169,9 @@ console.log(JSON.stringify(
       cold_start_ms: 1500,
       features_ms: 1,
       inference_ms: 1,
+      adapt_ms_10_takes: 200,
+      inference_ms_with_profile: 3,
+      transcribe_ms_20s: 30,
       weights_bytes: 2 * 1024 * 1024,
     },
   },

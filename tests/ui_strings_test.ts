@@ -1,0 +1,101 @@
+/// <reference lib="dom" />
+/**
+ * Digit strings on the page, in headless Chromium: an uploaded string shows every digit with its place on
+ * the waveform; live mode hears Chromium's fake microphone and writes each digit as it is said.
+ */
+import assert from "node:assert/strict";
+import { decodeAudio } from "../dsp/decode.ts";
+import { resample } from "../dsp/resample.ts";
+import { encodeWav16 } from "../dsp/wav.ts";
+import { clipPath, FSDD, toolOrSkip } from "./helpers.ts";
+import { startServer } from "./server_helpers.ts";
+import { launch } from "./ui_helpers.ts";
+
+const ready = !!FSDD && toolOrSkip("/usr/bin/chromium", ["--version"]);
+const opts = { sanitizeResources: false, sanitizeOps: false, ignore: !ready };
+const OUT = "test-output";
+const server = ready ? await startServer() : undefined;
+
+/** The clips at `rate`, `pauseS` apart, with `leadS` of silence before and `tailS` after. */
+async function string(names: string[], rate: number, pauseS: number, leadS: number, tailS: number): Promise<Uint8Array<ArrayBuffer>> {
+  const clips = await Promise.all(
+    names.map(async (n) => resample((await decodeAudio(await Deno.readFile(clipPath(n)))).samples, 8000, rate)),
+  );
+  const out = new Float32Array(Math.round((leadS + tailS + pauseS * names.length) * rate) + clips.reduce((n, c) => n + c.length, 0));
+  let at = Math.round(leadS * rate);
+  for (const clip of clips) (out.set(clip, at), at += clip.length + Math.round(pauseS * rate));
+  return new Uint8Array(encodeWav16(out, rate));
+}
+
+const CLIPS = ["3_jackson_20.wav", "9_jackson_21.wav", "1_jackson_22.wav"];
+
+Deno.test({
+  ...opts,
+  name: "ui: an uploaded string of three digits shows all three, in order, as /transcribe reads them",
+  fn: async () => {
+    await Deno.mkdir(OUT, { recursive: true });
+    const file = `${OUT}/string.wav`;
+    await Deno.writeFile(file, await string(CLIPS, 16000, 0.4, 0.3, 0.3));
+    const expected = await (await fetch(`${server!.url}/transcribe`, { method: "POST", body: await Deno.readFile(file) })).json();
+    assert.equal(expected.digits.length, 3);
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await page.goto(server!.url, { waitUntil: "networkidle" });
+      await page.setInputFiles('input[aria-label="Audio file"]', file);
+      await page.getByRole("button", { name: "Submit" }).click();
+      await page.getByTestId("transcript").waitFor();
+      assert.equal((await page.locator(".transcript .digits").textContent())?.trim(), expected.text);
+      assert.equal(await page.locator(".segments li").count(), 3);
+      assert.match(await page.locator("canvas.waveform").getAttribute("aria-label") ?? "", new RegExp(expected.digits.join(" ")));
+      await page.screenshot({ path: `${OUT}/string.png`, fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: live mode hears the fake microphone say three digits and writes them as they come, with their latency",
+  fn: async () => {
+    // The fake device loops its file: three digits, then silence long enough to stop before they come round again.
+    const micFile = `${OUT}/fake_mic_string.wav`;
+    await Deno.writeFile(micFile, await string(CLIPS, 48000, 0.5, 0.5, 8));
+    const expected = await (await fetch(`${server!.url}/transcribe`, { method: "POST", body: await Deno.readFile(micFile) })).json();
+    const browser = await launch([
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${Deno.realPathSync(micFile)}`,
+    ]);
+    try {
+      const context = await browser.newContext();
+      await context.grantPermissions(["microphone"], { origin: server!.url });
+      const page = await context.newPage();
+      const predictions: string[] = [];
+      page.on("request", (r) => r.url().includes("/predict") && predictions.push(r.url()));
+      await page.goto(server!.url, { waitUntil: "networkidle" });
+      await page.getByRole("tab", { name: "Record" }).click();
+      await page.getByRole("checkbox", { name: /Live/ }).check();
+      await page.getByRole("button", { name: "Start listening" }).click();
+      await page.waitForFunction(
+        () => (document.querySelector(".live-transcript .digits")?.textContent ?? "").replace("…", "").length >= 3,
+        null,
+        {
+          timeout: 20_000,
+        },
+      );
+      await page.getByRole("button", { name: "Stop listening" }).click();
+      const heard = (await page.locator(".live-transcript .digits").textContent())!.trim();
+      assert.equal(heard.slice(0, 3), expected.text, `live heard ${heard}, /transcribe ${expected.text}`);
+      const note = await page.getByTestId("live-transcript").textContent() ?? "";
+      assert.match(note, /on screen \d+ ms after the word ended/);
+      console.log(`live: ${note}`);
+      assert.ok(predictions.length >= 3);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({ ...opts, name: "ui: stop the server", fn: async () => await server?.stop() });
