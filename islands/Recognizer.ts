@@ -19,6 +19,8 @@ type Tab = typeof TABS[number];
 export interface Example {
   label: string;
   url: string;
+  /** A person's recording, or a text-to-speech voice. */
+  kind: "real" | "synthetic";
 }
 
 export interface ModelChoice {
@@ -340,10 +342,19 @@ export function Recognizer({ examples, models }: RecognizerProps) {
           }} /> Use my voice profile (${profile.takes.reduce((a, b) => a + b, 0)} takes)</label>`}
           ${examples.length > 0 && html`<div class="examples"><h3>Examples</h3>
         ${
-            examples.map((ex) =>
-              html`<button class="example" key=${ex.url} onClick=${() => runExample(ex)} aria-disabled=${busy}>${ex.label}</button>`
-            )
-          }</div>`}
+            (["real", "synthetic"] as const).map((kind) => {
+              const some = examples.filter((ex) => ex.kind === kind);
+              return some.length > 0 && html`<h4>${kind === "real" ? "Real voices" : "Synthetic voices"}</h4>${
+                some.map((ex) =>
+                  html`<button class="example" key=${ex.url} onClick=${() => runExample(ex)} aria-disabled=${busy}>${ex.label}</button>`
+                )
+              }`;
+            })
+          }
+        <p class="hint credits">Real voices: six speakers of <a href="https://github.com/soerenab/AudioMNIST">AudioMNIST</a> (Becker et al. 2018, MIT
+          licence; five men, one woman, none a native English speaker) and four test takes of the
+          <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (CC BY-SA 4.0). Synthetic voices:
+          made by this project with espeak-ng and flite. Some real ones are answered wrongly: that is the honest picture.</p></div>`}
         </section>
       <section class="panel output-panel" aria-labelledby="output-title" aria-live="polite" ref=${resultPanel}>
           <h2 id="output-title">Result</h2>

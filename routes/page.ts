@@ -17,14 +17,28 @@ function Island({ name, props, children }: { name: string; props: RecognizerProp
 
 const DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
 
-/** Example clips are files named like `7_<voice>.wav`; the label says the digit and the voice. */
+/** Example clips are files named like `7_<voice>.wav` (`7_real-<corpus>-<speaker>.wav` for a person); the label says the digit and the voice. */
 function listExamples(dir: string): Example[] {
   try {
     return [...Deno.readDirSync(dir)]
       .map((e) => e.name)
       .filter((n) => /^\d_[\w-]+\.wav$/.test(n))
       .sort()
-      .map((n) => ({ label: `"${DIGIT_NAMES[+n[0]]}" (${n.slice(2, -4).replace(/[_-]/g, " ")})`, url: `/examples/${n}` }));
+      .map((n): Example => {
+        // 6_real-audiomnist-56-woman.wav: a person; 7_flite-kal.wav: a text-to-speech voice.
+        const voice = n.slice(2, -4);
+        const real = voice.startsWith("real-");
+        const who = real
+          ? voice.slice(5).replace(/^(\w+)-(.+)$/, (_, corpus, rest) => `${corpus === "fsdd" ? "FSDD" : "AudioMNIST"} ${rest}`)
+          : voice;
+        return {
+          label: `"${DIGIT_NAMES[+n[0]]}" (${who.replace(/[_-]/g, " ")})`,
+          url: `/examples/${n}`,
+          kind: real ? "real" : "synthetic",
+        };
+      })
+      // Real voices first, each group in digit order.
+      .sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "real" ? -1 : 1));
   } catch {
     return [];
   }

@@ -35,7 +35,16 @@ function assertPrediction(json: PredictionJson, digit: number, label: string) {
   const sum = json.probabilities.reduce((a: number, b: number) => a + b, 0);
   assert.ok(Math.abs(sum - 1) < 1e-4, `${label}: probabilities sum to ${sum}`);
   assert.equal(json.confidence, json.probabilities[digit]);
-  assert.deepEqual(Object.keys(json).sort(), ["audio", "confidence", "digit", "model", "probabilities", "speech", "timing_ms"]);
+  assert.deepEqual(Object.keys(json).sort(), [
+    "audio",
+    "confidence",
+    "digit",
+    "model",
+    "probabilities",
+    "speech",
+    "timing_ms",
+    "utterances",
+  ]);
   assert.ok(json.speech.end_s > json.speech.start_s);
   for (const key of ["decode", "features", "inference", "total"]) assert.ok(json.timing_ms[key] >= 0);
   assert.match(json.model, /^mlp@[0-9a-f]{8}$/);
@@ -313,6 +322,26 @@ Deno.test({
     const response = await fetch(`${server.url}/health`, { headers: { origin: "https://example.org" } });
     await response.body?.cancel();
     assert.equal(response.headers.get("access-control-allow-origin"), null);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "the page offers real voices (AudioMNIST, FSDD test takes) apart from the synthetic ones, credits them, and each example is served",
+  fn: async () => {
+    const page = await (await fetch(server.url)).text();
+    assert.ok(page.indexOf("Real voices") < page.indexOf("Synthetic voices") && page.indexOf("Real voices") > 0);
+    assert.match(page, /AudioMNIST<\/a> \(Becker et al\. 2018, MIT/);
+    assert.match(page, /CC BY-SA 4\.0/);
+    const files = [...Deno.readDirSync("static/examples")].map((e) => e.name).filter((n) => n.endsWith(".wav"));
+    assert.ok(files.filter((n) => n.includes("_real-")).length >= 10);
+    for (const name of files) {
+      assert.ok(page.includes(`/examples/${name}`), name);
+      const response = await fetch(`${server.url}/examples/${name}`);
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+    }
+    assert.match(page, /&quot;six&quot; \(AudioMNIST 56 woman\)<\/button>/);
   },
 });
 
