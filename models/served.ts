@@ -48,10 +48,15 @@ function readMetrics(dir: string): MetricsFile | null {
 }
 
 /** How a model ranks for the default: LOSO mean, if its official split accuracy is at least 97%. */
-function rank(model: ServedModel): number {
-  const official = model.metrics?.official?.accuracy ?? 0;
-  const loso = model.metrics?.loso?.mean ?? 0;
+function rank(metrics: MetricsFile | null): number {
+  const official = metrics?.official?.accuracy ?? 0;
+  const loso = metrics?.loso?.mean ?? 0;
   return official >= 0.97 ? loso : -1 + official;
+}
+
+/** The folder a server would answer with by default, without loading any model (for tools). */
+export function defaultModelDir(dirs: string[]): string {
+  return dirs.reduce((a, b) => (rank(readMetrics(b)) > rank(readMetrics(a)) ? b : a));
 }
 
 /**
@@ -66,7 +71,7 @@ export async function loadServedModels(dirs: string[], ordered: boolean): Promis
   }
   const names = new Set(loaded.map((m) => m.name));
   if (names.size !== loaded.length) throw new Error(`two model folders share a name: ${dirs.join(", ")}`);
-  const best = ordered ? loaded[0] : loaded.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+  const best = ordered ? loaded[0] : loaded.reduce((a, b) => (rank(b.metrics) > rank(a.metrics) ? b : a));
   const models = [best, ...loaded.filter((m) => m !== best)];
   return { models, default: best, byName: (name) => models.find((m) => m.name === name) };
 }
