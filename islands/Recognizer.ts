@@ -71,7 +71,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   /** Live mode: listening continuously, and the digits heard so far with their latency. */
   const [live, setLive] = useState(false);
   const [listening, setListening] = useState<Listening | null>(null);
-  const [heardLive, setHeardLive] = useState<{ digit: number; confidence: number; latencyMs: number }[]>([]);
+  const [heardLive, setHeardLive] = useState<{ label: string; confidence: number; latencyMs: number }[]>([]);
   const [liveNote, setLiveNote] = useState<string | null>(null);
   const activeProfile = useProfile && profile?.model === model.id ? profile.profile : undefined;
 
@@ -205,7 +205,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
               ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(wav, model.id, setStatus, activeProfile)
               : await predictOnServer(wav, model.name, activeProfile);
             const latencyMs = performance.now() - wordEndedAt;
-            setHeardLive((list) => [...list, { digit: p.digit, confidence: p.confidence, latencyMs }]);
+            setHeardLive((list) => [...list, { label: p.label, confidence: p.confidence, latencyMs }]);
           } catch (e) {
             setLiveNote(plainWords(e));
           }
@@ -302,11 +302,13 @@ export function Recognizer({ examples, models }: RecognizerProps) {
               : `Say one digit, or a few in a row. Recording stops by itself after ${MAX_RECORDING_S} s.`}</p>
             ${live && (heardLive.length > 0 || listening) &&
               html`<div class="live-transcript" data-testid="live-transcript" aria-live="polite">
-              <div class="digits">${heardLive.map((h) => h.digit).join("") || "…"}</div>
+              <div class="digits">${heardLive.filter((h) => h.label !== "unknown").map((h) => h.label).join("") || "…"}</div>
               ${
                 heardLive.length > 0 && html`
                   <p
-                    class="hint">Last digit ${heardLive[heardLive.length - 1].digit} (${(heardLive[heardLive.length - 1].confidence * 100)
+                    class="hint">Last: ${heardLive[heardLive.length - 1].label === "unknown"
+                      ? "not a digit"
+                      : heardLive[heardLive.length - 1].label} (${(heardLive[heardLive.length - 1].confidence * 100)
                       .toFixed(0)}%), on screen ${Math.round(
                         heardLive[heardLive.length - 1].latencyMs,
                       )} ms after the word ended (median ${Math.round(
@@ -373,8 +375,17 @@ export function Recognizer({ examples, models }: RecognizerProps) {
             </div>
           `}
           ${result && html`<div class="result">
-        <div class="digit" data-testid="digit" aria-label=${`Recognized digit ${result.digit}`}>${result.digit}</div>
-        <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure</div>
+        ${
+            result.digit === null
+              ? html`
+                <div class="digit not-digit" data-testid="digit" aria-label="Not a digit">Not a digit</div>
+                <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure it is not one of the ten digits</div>
+              `
+              : html`
+                <div class="digit" data-testid="digit" aria-label=${`Recognized digit ${result.digit}`}>${result.digit}</div>
+                <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure</div>
+              `
+          }
         ${
             result.generic && html`
               <p class="profile-note"
@@ -384,7 +395,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
                   : `“${DIGIT_WORDS[result.generic.digit]}”`} (${(result.generic.confidence * 100).toFixed(0)}%).</p>
             `
           }
-        <${ProbabilityBars} probabilities=${result.probabilities} />
+        <${ProbabilityBars} probabilities=${result.probabilities} unknown=${result.unknown} />
         ${
             result.spectrogram && html`
               <h3>What the model heard</h3>

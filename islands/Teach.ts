@@ -17,7 +17,7 @@ interface Take {
   digit: number;
   blob: Blob | null;
   /** What the generic model heard when the take came in. */
-  heard?: { digit: number; confidence: number };
+  heard?: { digit: number | null; confidence: number };
 }
 
 export interface TeachProps {
@@ -210,7 +210,7 @@ export function TeachPanel({ model, inBrowser, onProfile, hear, adaptInBrowser }
               ${DIGIT_WORDS[t.digit]}${
               t.heard
                 ? html`
-                  · heard <b class=${t.heard.digit === t.digit ? "right" : "wrong"}>${t.heard.digit}</b>
+                  · heard <b class=${t.heard.digit === t.digit ? "right" : "wrong"}>${t.heard.digit ?? "not a digit"}</b>
                 `
                 : " · to do"
             }</button></li>`

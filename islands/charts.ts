@@ -2,9 +2,21 @@
 import { useEffect, useRef } from "preact/hooks";
 import { html } from "./html.ts";
 
-export function ProbabilityBars({ probabilities }: { probabilities: number[] }) {
+/**
+ * The ten digits, highest first; with a refusal head, "not a digit" as a bar of its own first (its probability
+ * is of a different question: whether the clip is a digit at all; the ten share what is left).
+ */
+export function ProbabilityBars({ probabilities, unknown }: { probabilities: number[]; unknown?: number }) {
   const ranked = probabilities.map((p, digit) => ({ p, digit })).sort((a, b) => b.p - a.p);
-  return html`<ol class="bars" aria-label="Probability of every digit, highest first">
+  return html`${
+    unknown !== undefined && html`
+      <div class="unknown-bar" data-testid="unknown-bar" data-p=${unknown}>
+        <span class="bar-label">not a digit</span>
+        <span class="bar-track"><span class="bar-fill" style=${`width:${(unknown * 100).toFixed(1)}%`}></span></span>
+        <span class="bar-value">${(unknown * 100).toFixed(1)}%</span>
+      </div>
+    `
+  }<ol class="bars" aria-label="Probability of every digit, highest first">
     ${
     ranked.map(({ p, digit }) =>
       html`

@@ -9,7 +9,9 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { isWav, readWav } from "../dsp/wav.ts";
 import { type Adaptation, PredictError } from "./api.ts";
 import { featuresFromAudio } from "../dsp/index.ts";
-import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../models/profile.ts";
+import { adaptToTakes, decodeProfile, embeddingSize, encodeProfile, ProfileError } from "../models/profile.ts";
+import { parseRejectHead, rejectInputSize } from "../models/reject.ts";
+import { featureLength } from "../dsp/config.ts";
 import type { Classifier } from "../models/classifier.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
@@ -51,13 +53,20 @@ export function loadModel(modelId: string, progress: Progress = () => {}): Promi
     const backend = await backendReady;
     const [name, version] = modelId.split("@");
     progress(`Downloading the ${name} model (${backend.toUpperCase()})…`);
-    const [model, features] = await Promise.all([
+    const [model, features, rejectJson] = await Promise.all([
       tf.loadLayersModel(`/models/${name}/model.json`, {
         onProgress: (fraction) => progress(`Downloading the ${name} model (${backend.toUpperCase()})… ${Math.round(fraction * 100)}%`),
       }),
       fetch(`/models/${name}/features.json`).then((r) => r.json() as Promise<FeaturesFile>),
+      // The "not a digit" head, when the model has one (404 otherwise).
+      fetch(`/models/${name}/reject.json`).then((r) => (r.ok ? r.json() : null)),
     ]);
-    return { classifier: { model, features, identity: { name, version } }, backend };
+    const classifier: Classifier = { model, features, identity: { name, version } };
+    if (rejectJson) {
+      const size = rejectInputSize(embeddingSize(classifier), featureLength(features.config));
+      classifier.reject = parseRejectHead(rejectJson, modelId, size);
+    }
+    return { classifier, backend };
   })().catch((e) => {
     loaded.delete(modelId); // a failed start (network, backend) is tried again on the next submit
     throw e;

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../dsp/features.ts";
 import type { FeaturesFile, ModelIdentity } from "./model_format.ts";
+import type { RejectHead } from "./reject.ts";
 
 export { argmax } from "./model_format.ts";
 
@@ -12,6 +13,8 @@ export interface Classifier {
   model: tf.LayersModel;
   features: FeaturesFile;
   identity: ModelIdentity;
+  /** The "not a digit" head (reject.json), when the folder has one for these weights. */
+  reject?: RejectHead;
 }
 
 /** Probabilities of digits 0-9 for each un-normalized feature vector. All tensors are freed before return. */

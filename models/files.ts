@@ -8,6 +8,9 @@
  */
 import { tf } from "./tfjs.ts";
 import { type Classifier } from "./classifier.ts";
+import { embeddingSize } from "./profile.ts";
+import { parseRejectHead, type RejectHead, rejectInputSize } from "./reject.ts";
+import { featureLength } from "../dsp/config.ts";
 import { type FeaturesFile, float32ToFloat16Bits, type ModelIdentity } from "./model_format.ts";
 
 type Quantization = { dtype: "float16" } | { dtype: "uint8"; min: number; scale: number };
@@ -115,5 +118,24 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   }));
   const name = dir.replace(/\/+$/, "").split("/").pop() ?? "model";
   const identity: ModelIdentity = { name, version: (await sha256Hex(weights)).slice(0, 8) };
-  return { model, features, identity };
+  const classifier: Classifier = { model, features, identity };
+  const reject = await readRejectHead(dir, classifier);
+  return reject ? { ...classifier, reject } : classifier;
+}
+
+/** reject.json, when there is one and it was trained for these weights; a stale one is left out, said once. */
+async function readRejectHead(dir: string, classifier: Classifier): Promise<RejectHead | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/reject.json`);
+  } catch {
+    return undefined;
+  }
+  try {
+    const id = `${classifier.identity.name}@${classifier.identity.version}`;
+    return parseRejectHead(JSON.parse(text), id, rejectInputSize(embeddingSize(classifier), featureLength(classifier.features.config)));
+  } catch (e) {
+    console.warn(`${dir}: no "not a digit" refusal: ${(e as Error).message}`);
+    return undefined;
+  }
 }

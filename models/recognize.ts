@@ -5,6 +5,7 @@
 import { extractFeatures, findUtterances, resample } from "../dsp/index.ts";
 import { argmax, type Classifier, classifyClips } from "./classifier.ts";
 import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
+import { rejectInput, unknownProbability } from "./reject.ts";
 
 export interface DecodedInput {
   /** Mono samples at `sampleRate`. */
@@ -18,8 +19,14 @@ export interface DecodedInput {
 
 /** The /predict JSON. Field names are a contract with clients: change none of them. */
 export interface Prediction {
-  digit: number;
+  /** The digit, or null when the clip is judged not a digit (label "unknown"). */
+  digit: number | null;
+  /** "0".."9", or "unknown" (not a digit). */
+  label: string;
+  /** Probability of the answered label: of the digit, or of "not a digit". */
   confidence: number;
+  /** Probability (0-1) that the clip is not a digit at all; only from a model with a refusal head. */
+  unknown?: number;
   /** probabilities[i] is the probability of digit i. */
   probabilities: number[];
   speech: { start_s: number; end_s: number };
@@ -44,21 +51,51 @@ export interface RecognizeOptions {
   spectrogram?: boolean;
   /** Answer for this speaker (decodeProfile checked it belongs to `classifier`). */
   profile?: Profile;
+  /** "Not a digit" refusal point (0-1), or "off" to always answer a digit; default: the model's own. */
+  reject?: number | "off";
+}
+
+/** What the model says of one clip: its digit probabilities (the speaker's, with a profile) and more. */
+export interface Judgement {
+  probabilities: Float32Array;
+  /** With a profile: what the model alone answered. */
+  generic?: Float32Array;
+  /** With a refusal head: the probability that the clip is not a digit (from the generic answer). */
+  unknown?: number;
 }
 
 /**
- * Probabilities of 0-9 for each clip (its feature views), for the profile's speaker when one is given; then
- * `generic` holds what the model alone answered. /predict and /transcribe both judge through this.
+ * Judges each clip (its feature views). /predict and /transcribe both go through here. The embedding is
+ * computed only when a profile or the refusal head needs it.
  */
-export function judgeClips(
-  classifier: Classifier,
-  clips: Float32Array[][],
-  profile?: Profile,
-): { probabilities: Float32Array[]; generic?: Float32Array[] } {
-  if (!profile) return { probabilities: classifyClips(classifier, clips) };
+export function judgeClips(classifier: Classifier, clips: Float32Array[][], profile?: Profile): Judgement[] {
+  const head = classifier.reject;
+  if (!profile && !head) return classifyClips(classifier, clips).map((probabilities) => ({ probabilities }));
   const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
-  const embedded = embedClips(classifier, clips);
-  return { probabilities: embedded.map((e) => applyProfile(profile, e, settings)), generic: embedded.map((e) => e.probabilities) };
+  return embedClips(classifier, clips).map((e, i) => ({
+    probabilities: profile ? applyProfile(profile, e, settings) : e.probabilities,
+    ...(profile ? { generic: e.probabilities } : {}),
+    ...(head ? { unknown: unknownProbability(head, rejectInput(e.embedding, e.probabilities, clips[i][0])) } : {}),
+  }));
+}
+
+/** Whether a clip with this "not a digit" probability is refused: `reject` is a refusal point, "off", or the head's own. */
+export function refused(judgement: Judgement, classifier: Classifier, reject?: number | "off"): boolean {
+  if (judgement.unknown === undefined || reject === "off") return false;
+  return judgement.unknown >= (reject ?? classifier.reject!.threshold);
+}
+
+/** The label fields of an answer: digit, label, confidence (of the label) and unknown. */
+export function labelFields(judgement: Judgement, classifier: Classifier, reject?: number | "off") {
+  const { probabilities, unknown } = judgement;
+  const best = argmax(probabilities);
+  const no = refused(judgement, classifier, reject);
+  return {
+    digit: no ? null : best,
+    label: no ? "unknown" : String(best),
+    confidence: round(no ? unknown! : probabilities[best], 6),
+    ...(unknown === undefined ? {} : { unknown: round(unknown, 6) }),
+  };
 }
 
 /** How many utterances the recording holds (/predict answers the loudest; more than one hints at /transcribe). */
@@ -76,14 +113,11 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
   const samples = resample(audio.samples, audio.sampleRate, config.sampleRate);
   const features = extractFeatures(samples, config);
   const featured = performance.now();
-  const judged = judgeClips(classifier, [features.views], options.profile);
-  const probabilities = judged.probabilities[0];
-  const generic = judged.generic?.[0];
+  const [judgement] = judgeClips(classifier, [features.views], options.profile);
+  const { probabilities, generic } = judgement;
   const done = performance.now();
-  const digit = argmax(probabilities);
   const prediction: Prediction = {
-    digit,
-    confidence: round(probabilities[digit], 6),
+    ...labelFields(judgement, classifier, options.reject),
     probabilities: Array.from(probabilities, (p) => round(p, 6)),
     speech: { start_s: round(features.speech.startS, 3), end_s: round(features.speech.endS, 3) },
     utterances: countUtterances(samples, classifier),

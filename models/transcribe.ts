@@ -5,15 +5,16 @@
  */
 import { extractFeatures, findUtterances, resample, type SpeechSegment } from "../dsp/index.ts";
 import { AudioError } from "../dsp/errors.ts";
-import { argmax, type Classifier } from "./classifier.ts";
+import type { Classifier } from "./classifier.ts";
 import type { Profile } from "./profile.ts";
-import { type DecodedInput, judgeClips, round } from "./recognize.ts";
+import { type DecodedInput, judgeClips, labelFields, round } from "./recognize.ts";
 
 export interface Segment {
-  /** "0".."9" (a "not a digit" label comes with the rejection model). */
+  /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
   label: string;
-  digit: number;
+  digit: number | null;
   confidence: number;
+  unknown?: number;
   start_s: number;
   end_s: number;
   probabilities: number[];
@@ -30,7 +31,13 @@ export interface Transcription {
   profile?: boolean;
 }
 
-export function transcribe(classifier: Classifier, audio: DecodedInput, decodeMs: number, profile?: Profile): Transcription {
+export function transcribe(
+  classifier: Classifier,
+  audio: DecodedInput,
+  decodeMs: number,
+  profile?: Profile,
+  reject?: number | "off",
+): Transcription {
   const { config } = classifier.features;
   const started = performance.now();
   const samples = resample(audio.samples, audio.sampleRate, config.sampleRate);
@@ -47,20 +54,21 @@ export function transcribe(classifier: Classifier, audio: DecodedInput, decodeMs
   }
   if (kept.length === 0) throw new AudioError("no_speech", "no speech found: no utterance long enough to be a word");
   const featured = performance.now();
-  const { probabilities } = judgeClips(classifier, kept.map((k) => k.views), profile);
+  const judgements = judgeClips(classifier, kept.map((k) => k.views), profile);
   const done = performance.now();
   const segments = kept.map(({ segment }, i): Segment => {
-    const digit = argmax(probabilities[i]);
+    const { digit, label, confidence, unknown } = labelFields(judgements[i], classifier, reject);
     return {
-      label: String(digit),
+      label,
       digit,
-      confidence: round(probabilities[i][digit], 6),
+      confidence,
+      ...(unknown === undefined ? {} : { unknown }),
       start_s: round(segment.startS, 3),
       end_s: round(segment.endS, 3),
-      probabilities: Array.from(probabilities[i], (p) => round(p, 6)),
+      probabilities: Array.from(judgements[i].probabilities, (p) => round(p, 6)),
     };
   });
-  const digits = segments.map((s) => s.digit);
+  const digits = segments.flatMap((s) => (s.digit === null ? [] : [s.digit]));
   return {
     text: digits.join(""),
     digits,

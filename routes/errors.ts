@@ -18,6 +18,7 @@ export const API_ERROR_CODES = [
   "bad_profile",
   "profile_mismatch",
   "bad_takes",
+  "bad_parameter",
   "internal",
 ] as const;
 

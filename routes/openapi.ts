@@ -40,6 +40,14 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
     schema: { type: "string", enum: modelNames },
     description: `Which model answers (GET /health lists them); default ${served.default.name}.`,
   };
+  const rejectParameter = {
+    name: "reject",
+    in: "query",
+    required: false,
+    schema: { type: "string", pattern: "^(off|0?\\.[0-9]+|1(\\.0+)?)$" },
+    description: '"Not a digit" refusal: "off" always answers a digit; a number in (0, 1] is the refusal point. ' +
+      "Default: the model's own (its reject.json).",
+  };
   const audioBody = {
     required: true,
     content: {
@@ -64,7 +72,7 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
     "400": errorResponse(
       "empty_body: no audio, or a form without the audio field; undecodable: truncated, garbage, not audio, a damaged or " +
         "forged container, an unparseable form, or a file that took too long or too much memory to decode; " +
-        "unknown_model: ?model= names no model of this server; bad_profile: the profile field is not a profile /adapt made",
+        "unknown_model: ?model= names no model of this server; bad_parameter: ?reject= is not off or a number in (0, 1]; bad_profile: the profile field is not a profile /adapt made",
     ),
     "408": errorResponse("timeout: the body did not arrive whole in time"),
     "409": errorResponse("profile_mismatch: the profile was made for another model (or version): adapt again"),
@@ -90,13 +98,17 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
             `("file" is accepted too), optionally with a text field "profile" from /adapt. Formats: ${
               SUPPORTED_FORMATS.join(", ")
             }. ${limits}`,
-          parameters: [{
-            name: "include",
-            in: "query",
-            required: false,
-            schema: { type: "string", enum: ["spectrogram"] },
-            description: "Also return the log-mel spectrogram the model judged.",
-          }, modelParameter],
+          parameters: [
+            {
+              name: "include",
+              in: "query",
+              required: false,
+              schema: { type: "string", enum: ["spectrogram"] },
+              description: "Also return the log-mel spectrogram the model judged.",
+            },
+            modelParameter,
+            rejectParameter,
+          ],
           requestBody: audioBody,
           responses: {
             "200": {
@@ -113,7 +125,7 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
           description: `The same body, limits, profile field and errors as /predict (up to ${config.maxAudioSeconds} s). ` +
             "Utterances are found by their energy: digits with a pause of 150 ms or more are always separated; two said without a " +
             "pause are split at an energy dip when there is one. Each is then recognized exactly as /predict recognizes a clip.",
-          parameters: [modelParameter],
+          parameters: [modelParameter, rejectParameter],
           requestBody: audioBody,
           responses: {
             "200": {
@@ -178,10 +190,12 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
       schemas: {
         Prediction: {
           type: "object",
-          required: ["digit", "confidence", "probabilities", "speech", "utterances", "audio", "timing_ms", "model"],
+          required: ["digit", "label", "confidence", "probabilities", "speech", "utterances", "audio", "timing_ms", "model"],
           properties: {
-            digit: { type: "integer", minimum: 0, maximum: 9 },
-            confidence: { ...num, description: "probability of the returned digit" },
+            digit: { type: ["integer", "null"], minimum: 0, maximum: 9, description: "null when the clip is judged not a digit" },
+            label: { type: "string", enum: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "unknown"] },
+            confidence: { ...num, description: "probability of the returned label (of the digit, or of not a digit)" },
+            unknown: { ...num, description: "probability that the clip is not a digit (models with a refusal head)" },
             probabilities: {
               type: "array",
               items: num,
@@ -233,9 +247,10 @@ export function openApiDocument(config: ServerConfig, served: ServedModels) {
                 type: "object",
                 required: ["label", "digit", "confidence", "start_s", "end_s", "probabilities"],
                 properties: {
-                  label: { type: "string" },
-                  digit: { type: "integer", minimum: 0, maximum: 9 },
+                  label: { type: "string", description: '"0".."9", or "unknown" (left out of text and digits)' },
+                  digit: { type: ["integer", "null"], minimum: 0, maximum: 9 },
                   confidence: num,
+                  unknown: num,
                   start_s: num,
                   end_s: num,
                   probabilities: { type: "array", items: num, minItems: 10, maxItems: 10 },

@@ -34,6 +34,17 @@ export async function readAudioRequest(req: Request, limits: BodyLimits): Promis
   return { bytes: new Uint8Array(await file.arrayBuffer()), profile: profile ?? undefined };
 }
 
+/** `?reject=`: "off", a refusal point in (0, 1], or absent (the model's own). */
+export function readReject(value: string | undefined): number | "off" | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "off") return "off";
+  const p = Number(value);
+  if (!(p > 0 && p <= 1)) {
+    throw new ApiError(400, "bad_parameter", `reject must be "off" or a number in (0, 1], not "${value.slice(0, 20)}"`);
+  }
+  return p;
+}
+
 /** The profile string checked against the model that will answer (400 bad_profile, 409 profile_mismatch). */
 export function readProfile(text: string | undefined, classifier: Classifier): Profile | undefined {
   if (text === undefined || text.trim() === "") return undefined;
@@ -63,17 +74,19 @@ export function predictRoutes(served: ServedModels, decoder: AudioDecoder, limit
     const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
     if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
     const speaker = readProfile(profile, classifier);
+    const reject = readReject(c.req.query("reject"));
     const audio = await decoder.decode(bytes);
-    return c.json(transcribe(classifier, audio, performance.now() - started, speaker));
+    return c.json(transcribe(classifier, audio, performance.now() - started, speaker, reject));
   }).post("/predict", async (c) => {
     const started = performance.now();
     const { classifier } = pickModel(served, c.req.query("model"));
     const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
     if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
     const speaker = readProfile(profile, classifier);
+    const reject = readReject(c.req.query("reject"));
     const audio = await decoder.decode(bytes);
     // The page asks for the picture the model judged; API clients get the lean answer by default.
     const spectrogram = c.req.query("include") === "spectrogram";
-    return c.json(recognize(classifier, audio, performance.now() - started, { spectrogram, profile: speaker }));
+    return c.json(recognize(classifier, audio, performance.now() - started, { spectrogram, profile: speaker, reject }));
   });
 }

@@ -350,6 +350,29 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: 'ui: an answer of "not a digit" is shown as a result in its own right, with its bar beside the ten digits',
+  fn: async () => {
+    const page = await browser!.newPage();
+    // The server's own answer for a clip, with the refusal point moved so that it is refused: the page must show it.
+    const clip = await Deno.readFile(clipPath("2_george_5.wav"));
+    const refused =
+      await (await fetch(`${server!.url}/predict?model=cnn&include=spectrogram&reject=0.000001`, { method: "POST", body: clip })).json();
+    if (refused.label !== "unknown") return console.log("cnn has no refusal head here; nothing to show"); // no reject.json
+    await page.route("**/predict?*", (route) => route.fulfill({ json: refused }));
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    await page.setInputFiles('input[aria-label="Audio file"]', clipPath("2_george_5.wav"));
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("digit").waitFor();
+    assert.equal(await page.getByTestId("digit").textContent(), "Not a digit");
+    assert.match(await page.locator(".confidence").textContent() ?? "", /sure it is not one of the ten digits/);
+    assert.equal(await page.getByTestId("unknown-bar").count(), 1);
+    assert.equal(await page.locator(".bar").count(), 10);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
   name: "ui: close the browser and the server",
   fn: async () => {
     await browser?.close();

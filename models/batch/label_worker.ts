@@ -15,7 +15,7 @@ import type { LabelJob, LabelRow, WorkerMessage } from "./rows.ts";
 
 let setup: Promise<{ label: (path: string) => Promise<LabelRow> }> | undefined;
 
-async function start(modelDir: string, profileText: string | undefined, withTranscript: boolean, maxAudioS: number, maxBytes: number) {
+async function start({ modelDir, profile: profileText, transcribe: withTranscript, reject, maxAudioS, maxBytes }: LabelJob) {
   await initTf();
   await warmDecoders();
   const classifier = await loadClassifier(modelDir);
@@ -29,9 +29,9 @@ async function start(modelDir: string, profileText: string | undefined, withTran
         const decoded = await decodeAudio(await Deno.readFile(path), { maxDurationS: maxAudioS });
         const audio = { samples: decoded.samples, sampleRate: decoded.sampleRate, format: decoded.format, channels: decoded.channels };
         const decodeMs = performance.now() - started;
-        const prediction = recognize(classifier, audio, decodeMs, { profile });
+        const prediction = recognize(classifier, audio, decodeMs, { profile, reject });
         const row: LabelRow = { path, prediction };
-        if (withTranscript) row.transcription = transcribe(classifier, audio, decodeMs, profile);
+        if (withTranscript) row.transcription = transcribe(classifier, audio, decodeMs, profile, reject);
         return row;
       } catch (e) {
         if (e instanceof AudioError) return { path, error: e.code === "empty" ? "empty_body" : e.code, message: e.message };
@@ -43,7 +43,7 @@ async function start(modelDir: string, profileText: string | undefined, withTran
 
 self.onmessage = async ({ data }: MessageEvent<LabelJob>) => {
   try {
-    setup ??= start(data.modelDir, data.profile, data.transcribe, data.maxAudioS, data.maxBytes);
+    setup ??= start(data);
     const { label } = await setup;
     const rows: LabelRow[] = [];
     for (const path of data.paths) rows.push(await label(path));

@@ -21,6 +21,7 @@ const { values: args, positionals } = parseArgs({
     profile: { type: "string" },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     model: { type: "string" },
+    reject: { type: "string" },
     "max-audio-seconds": { type: "string", default: "60" },
     "max-bytes": { type: "string", default: String(50 * 1024 * 1024) },
     help: { type: "boolean", short: "h" },
@@ -35,6 +36,7 @@ if (args.help || positionals.length === 0) {
   --profile FILE    answer for one speaker: a profile from POST /adapt (the string) or the page's Export file
   --jobs N          workers (default: one per core)
   --model DIR       a model folder (default: the one the server answers with)
+  --reject off|P    "not a digit" refusal: off (always a digit) or a refusal point 0-1 (default: the model's own)
   --max-audio-seconds S, --max-bytes N   longer or larger files get an error row (default 60 s, 50 MB)`);
   Deno.exit(positionals.length === 0 && !args.help ? 2 : 0);
 }
@@ -57,6 +59,13 @@ function* audioFiles(path: string): Generator<string> {
     if (entry.isDirectory) yield* audioFiles(child);
     else if (entry.isFile && AUDIO.has(extname(entry.name).toLowerCase())) yield child;
   }
+}
+
+function parseReject(value: string | undefined): number | "off" | undefined {
+  if (value === undefined || value === "off") return value;
+  const p = Number(value);
+  if (!(p > 0 && p <= 1)) throw new Error(`--reject is "off" or a number in (0, 1], not ${value}`);
+  return p;
 }
 
 /** A profile file: the raw string /adapt returned, or the page's exported JSON holding it. */
@@ -83,6 +92,7 @@ const job: Omit<LabelJob, "paths"> = {
   modelDir,
   profile: args.profile ? readProfile(args.profile) : undefined,
   transcribe: args.transcribe,
+  reject: parseReject(args.reject),
   maxAudioS: +args["max-audio-seconds"],
   maxBytes: +args["max-bytes"],
 };

@@ -10,6 +10,7 @@ export interface LabelJob {
   modelDir: string;
   profile?: string;
   transcribe: boolean;
+  reject?: number | "off";
   maxAudioS: number;
   maxBytes: number;
 }
@@ -28,7 +29,18 @@ export type WorkerMessage = { rows: LabelRow[] } | { fatal: string };
 const DIGITS = Array.from({ length: 10 }, (_, d) => `p${d}`);
 
 export function csvHeader(withTranscript: boolean): string {
-  const columns = ["path", "digit", "label", "confidence", ...DIGITS, "speech_start_s", "speech_end_s", "duration_s", "utterances"];
+  const columns = [
+    "path",
+    "digit",
+    "label",
+    "confidence",
+    "unknown",
+    ...DIGITS,
+    "speech_start_s",
+    "speech_end_s",
+    "duration_s",
+    "utterances",
+  ];
   if (withTranscript) columns.push("text");
   columns.push("profile", "generic_digit", "model", "error", "message");
   return columns.join(",");
@@ -45,8 +57,9 @@ export function csvRow(row: LabelRow, withTranscript: boolean): string {
   const values: unknown[] = [
     row.path,
     p?.digit,
-    p === undefined ? undefined : String(p.digit),
+    p?.label,
     p?.confidence,
+    p?.unknown,
     ...DIGITS.map((_, d) => p?.probabilities[d]),
     p?.speech.start_s,
     p?.speech.end_s,
@@ -61,5 +74,5 @@ export function csvRow(row: LabelRow, withTranscript: boolean): string {
 export function jsonLine(row: LabelRow): string {
   const { path, prediction, transcription, error, message } = row;
   if (error) return JSON.stringify({ path, error: { code: error, message } });
-  return JSON.stringify({ path, ...prediction, label: String(prediction!.digit), ...(transcription ? { transcription } : {}) });
+  return JSON.stringify({ path, ...prediction, ...(transcription ? { transcription } : {}) });
 }

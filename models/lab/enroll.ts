@@ -11,7 +11,6 @@ import { seededRandom, shuffle } from "../../dsp/random.ts";
 import { loadClassifier } from "../files.ts";
 import { argmax } from "../model_format.ts";
 import { applyProfile, embedClips, type Embedded, makeProfile, type ProfileSettings } from "../profile.ts";
-import type { Clip } from "./fsdd.ts";
 import { loadAudio } from "./training.ts";
 
 export const TEMPERATURES = [0.02, 0.05, 0.1, 0.2];
@@ -25,18 +24,22 @@ export interface EnrollReport {
   generic: number;
   /** Mean over speakers with a profile, each at the settings chosen on the other speakers. */
   profile: number;
+  /** The speaker the profile helps least, and their accuracy with it. */
+  worst: number;
+  worstSpeaker: string;
   perSpeaker: Record<string, { generic: number; profile: number; settings: ProfileSettings }>;
 }
 
 export interface EnrollResult {
-  foldsDir: string;
+  /** Where the models came from: the LOSO folds, or a manifest on the shipped model. */
+  source: string;
   reports: EnrollReport[];
   /** Best settings over every speaker and K: what the model folder keeps. */
   settings: ProfileSettings;
 }
 
 /** accuracy[settingIndex] for one speaker and K, plus the generic accuracy, averaged over the draws. */
-function scoreSpeaker(clips: Clip[], embedded: Embedded[], k: number, grid: ProfileSettings[], model: string, seed: number) {
+function scoreSpeaker(clips: SpeakerClip[], embedded: Embedded[], k: number, grid: ProfileSettings[], model: string, seed: number) {
   const random = seededRandom(seed);
   const byDigit = Array.from({ length: 10 }, (_, d) => clips.flatMap((c, i) => (c.digit === d ? [i] : [])));
   let generic = 0;
@@ -54,20 +57,60 @@ function scoreSpeaker(clips: Clip[], embedded: Embedded[], k: number, grid: Prof
   return { generic, profile };
 }
 
-export async function evaluateEnrollment(clips: Clip[], foldsDir: string, ks: number[]): Promise<EnrollResult> {
-  const grid = TEMPERATURES.flatMap((temperature) => WEIGHTS.map((weight) => ({ temperature, weight })));
-  const speakers = [...new Set(clips.map((c) => c.speaker))].filter((s) => {
+/** A labelled recording of a known speaker (an FSDD clip, or a row of a manifest.csv). */
+export interface SpeakerClip {
+  path: string;
+  digit: number;
+  speaker: string;
+}
+
+/** Each speaker's LOSO fold model, where `foldsDir` has one. */
+export function foldModelFor(foldsDir: string): (speaker: string) => string | null {
+  return (speaker) => {
     try {
-      return Deno.statSync(`${foldsDir}/${s}/model.json`).isFile;
+      return Deno.statSync(`${foldsDir}/${speaker}/model.json`).isFile ? `${foldsDir}/${speaker}` : null;
     } catch {
-      return false;
+      return null;
     }
+  };
+}
+
+/**
+ * `manifest.csv` (path,label,speaker; paths relative to the file; any format we decode): anyone's own
+ * recordings, every speaker taught and tested on `modelDir` (the shipped model: these speakers are new to it).
+ */
+export function readManifest(file: string): SpeakerClip[] {
+  const [header, ...lines] = Deno.readTextFileSync(file).trim().split(/\r?\n/);
+  const columns = header.split(",").map((c) => c.trim());
+  const at = (name: string) => {
+    const i = columns.indexOf(name);
+    if (i < 0) throw new Error(`${file}: no "${name}" column (need path,label,speaker)`);
+    return i;
+  };
+  const [path, label, speaker] = [at("path"), at("label"), at("speaker")];
+  const base = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+  return lines.filter((l) => l.trim()).map((line) => {
+    const cells = line.split(",");
+    const digit = Number(cells[label]);
+    if (!Number.isInteger(digit) || digit < 0 || digit > 9) throw new Error(`${file}: label "${cells[label]}" is not a digit`);
+    const p = cells[path].trim();
+    return { path: p.startsWith("/") ? p : base + p, digit, speaker: cells[speaker].trim() };
   });
-  if (speakers.length < 2) throw new Error(`--enroll needs LOSO fold models in ${foldsDir}/<speaker>/: run deno task eval --loso first`);
+}
+
+export async function evaluateEnrollment(
+  clips: SpeakerClip[],
+  modelFor: (speaker: string) => string | null,
+  ks: number[],
+  source: string,
+): Promise<EnrollResult> {
+  const grid = TEMPERATURES.flatMap((temperature) => WEIGHTS.map((weight) => ({ temperature, weight })));
+  const speakers = [...new Set(clips.map((c) => c.speaker))].filter((s) => modelFor(s) !== null);
+  if (speakers.length < 2) throw new Error(`--enroll needs at least two speakers with a model (${source})`);
   // scores[k][speaker] = { generic, profile[setting] }
   const scores = ks.map(() => new Map<string, ReturnType<typeof scoreSpeaker>>());
   for (const speaker of speakers) {
-    const classifier = await loadClassifier(`${foldsDir}/${speaker}`);
+    const classifier = await loadClassifier(modelFor(speaker)!);
     const own = clips.filter((c) => c.speaker === speaker);
     const audio = await loadAudio(own.map((c) => c.path), classifier.features.config.sampleRate);
     const embedded = embedClips(classifier, audio.map((a) => extractFeatures(a, classifier.features.config).views));
@@ -89,7 +132,15 @@ export async function evaluateEnrollment(clips: Clip[], foldsDir: string, ks: nu
     }));
     const mean = (pick: (r: EnrollReport["perSpeaker"][string]) => number) =>
       Object.values(perSpeaker).reduce((sum, r) => sum + pick(r), 0) / speakers.length;
-    return { k, generic: mean((r) => r.generic), profile: mean((r) => r.profile), perSpeaker };
+    const worst = Object.entries(perSpeaker).reduce((a, b) => (b[1].profile < a[1].profile ? b : a));
+    return {
+      k,
+      generic: mean((r) => r.generic),
+      profile: mean((r) => r.profile),
+      worst: worst[1].profile,
+      worstSpeaker: worst[0],
+      perSpeaker,
+    };
   });
-  return { foldsDir, reports, settings: grid[bestOn(speakers)] };
+  return { source, reports, settings: grid[bestOn(speakers)] };
 }

@@ -13,9 +13,10 @@ import { DEFAULT_FSDD_DIR, foldSpeakers, listClips, officialSplit, speakers } fr
 import { loadClassifier, saveModelFolder } from "../files.ts";
 import { evaluate } from "./metrics.ts";
 import { epochPrinter } from "./progress.ts";
-import { evaluateEnrollment } from "./enroll.ts";
+import { evaluateEnrollment, foldModelFor, readManifest } from "./enroll.ts";
 import { evaluateStrings, type StringScore } from "./strings.ts";
-import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots } from "./report.ts";
+import { evaluateReject, shippedHead } from "./reject.ts";
+import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots, writeRejectPlot } from "./report.ts";
 import { initTf } from "../tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
 import { DEFAULT_TRAIN, loadAudio, loadVoices, parseMaskFill, predictAudio, trainMembers, type TrainOptions } from "./training.ts";
@@ -45,7 +46,9 @@ const { values: args } = parseArgs({
     "no-write": { type: "boolean", default: false },
     "save-folds": { type: "string" },
     enroll: { type: "string" },
+    manifest: { type: "string" },
     strings: { type: "string" },
+    reject: { type: "boolean", default: false },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     /** Internal: run only these folds and write their results here (a worker of --jobs). */
     "fold-json": { type: "string" },
@@ -66,8 +69,11 @@ if (args.help) {
   --no-write        print the results only; leave metrics.json and plots/ as they are
   --enroll 1,3,5    teach each speaker's LOSO fold model (from --save-folds) K takes per digit, test on the rest
                     (models/lab/enroll.ts); writes the chosen profile settings into the model's features.json
+  --manifest CSV    with --enroll: your own recordings (columns path,label,speaker) taught and tested on --model
   --strings N       N digit strings (3-6 digits, 0.15-0.8 s pauses, noise) and N run-together pairs per speaker,
                     transcribed by the speaker's LOSO fold model (models/lab/strings.ts)
+  --reject          measure the "not a digit" head on each speaker's LOSO fold model, then train the model's own
+                    head (reject.json) at the folds' median refusal point (models/lab/reject.ts; needs deno task nondigits)
   --save-folds DIR  keep each fold's model as DIR/<held-out speaker>/ (default .cache/loso/<model name>), so that
                     --enroll and --strings can test speakers on a model that never heard them
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
@@ -147,14 +153,20 @@ const write = !args["no-write"];
 if (write) await writeOfficialPlots(args.model, labels, probabilities, official);
 
 if (args.enroll) {
-  const result = await evaluateEnrollment(clips, foldsDir, args.enroll.split(",").map(Number));
+  const ks = args.enroll.split(",").map(Number);
+  // FSDD: each speaker on the fold model that never heard them. A manifest: its speakers on this model.
+  const result = args.manifest
+    ? await evaluateEnrollment(readManifest(args.manifest), () => args.model, ks, `${args.manifest} on ${args.model}`)
+    : await evaluateEnrollment(clips, foldModelFor(foldsDir), ks, `FSDD, LOSO fold models in ${foldsDir}`);
   for (const r of result.reports) {
     const each = Object.entries(r.perSpeaker).map(([sp, x]) => `${sp} ${pct(x.generic)} -> ${pct(x.profile)}`).join(", ");
-    console.log(`taught ${r.k} take(s) per digit: mean ${pct(r.generic)} -> ${pct(r.profile)} (${each})`);
+    console.log(
+      `taught ${r.k} take(s) per digit: mean ${pct(r.generic)} -> ${pct(r.profile)}, worst ${pct(r.worst)} (${r.worstSpeaker}) (${each})`,
+    );
   }
   console.log(`profile settings kept: ${JSON.stringify(result.settings)}`);
-  metrics.enroll = result;
-  if (write) {
+  if (!args.manifest) metrics.enroll = result;
+  if (write && !args.manifest) {
     const file = `${args.model}/features.json`;
     const features = JSON.parse(await Deno.readTextFile(file));
     await Deno.writeTextFile(file, JSON.stringify({ ...features, profile: result.settings }, null, 1) + "\n");
@@ -171,6 +183,22 @@ if (args.strings) {
   }
   console.log(`run-together pairs: ${line(report.pairs)}`);
   metrics.strings = report;
+}
+
+if (args.reject) {
+  const voicesDir = recipe.voicesDir || ".cache/voices";
+  const report = await evaluateReject(clips, foldsDir, voicesDir);
+  console.log(
+    `not a digit, held out: words ${pct(report.wordsRefused)} refused, made from digits ${pct(report.madeRefused)}, non-speech ${
+      pct(report.noiseRefused)
+    }; real digits refused ${pct(report.digitsRefused)} (refusal point ${report.threshold.toFixed(3)})`,
+  );
+  metrics.reject = report;
+  if (write) {
+    const head = await shippedHead(classifier, officialSplit(clips).train, voicesDir, report.threshold);
+    await Deno.writeTextFile(`${args.model}/reject.json`, JSON.stringify(head) + "\n");
+    await writeRejectPlot(args.model, report);
+  }
 }
 
 if (args.loso) {

@@ -78,3 +78,38 @@ export function speakerBarsSvg(accuracies: Record<string, number>, title: string
   });
   return svg(left + width + 60, 40 + entries.length * row, title, body);
 }
+
+/**
+ * The refusal trade-off: share of non-digit words refused (y) against share of real digits refused (x, log-ish
+ * 0-20%), as the refusal point moves; the shipped point marked.
+ */
+export function rejectCurveSvg(
+  curve: { threshold: number; wordsRefused: number; digitsRefused: number }[],
+  shipped: { wordsRefused: number; digitsRefused: number; threshold: number },
+  title: string,
+): string {
+  const size = 260, left = 46, top = 30, maxX = 0.2;
+  const px = (x: number) => left + Math.min(x, maxX) / maxX * size;
+  const py = (y: number) => top + (1 - y) * size;
+  let body = `<text x="${left + size / 2}" y="18" text-anchor="middle" ${FONT} font-weight="bold">${title}</text>`;
+  body += `<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="#999"/>`;
+  for (const x of [0.02, 0.05, 0.1, 0.2]) {
+    body += `<line x1="${px(x)}" y1="${top}" x2="${px(x)}" y2="${top + size}" stroke="#eee"/>`;
+    body += `<text x="${px(x)}" y="${top + size + 14}" text-anchor="middle" ${FONT}>${x * 100}%</text>`;
+  }
+  for (const y of [0.5, 0.9, 0.95]) {
+    body += `<line x1="${left}" y1="${py(y)}" x2="${left + size}" y2="${py(y)}" stroke="#eee"/>`;
+    body += `<text x="${left - 4}" y="${py(y) + 4}" text-anchor="end" ${FONT}>${y * 100}%</text>`;
+  }
+  const d = curve.map((p, i) => `${i ? "L" : "M"}${px(p.digitsRefused).toFixed(1)},${py(p.wordsRefused).toFixed(1)}`).join("");
+  body += `<path d="${d}" fill="none" stroke="${PALETTE[0]}" stroke-width="1.5"/>`;
+  body += `<circle cx="${px(shipped.digitsRefused)}" cy="${py(shipped.wordsRefused)}" r="4" fill="${PALETTE[3]}"/>`;
+  body += `<text x="${px(shipped.digitsRefused) + 8}" y="${py(shipped.wordsRefused) + 14}" ${FONT} fill="${PALETTE[3]}">shipped (${
+    shipped.threshold.toFixed(2)
+  })</text>`;
+  body += `<text x="${left + size / 2}" y="${top + size + 30}" text-anchor="middle" ${FONT}>real digits refused (unseen speakers)</text>`;
+  body += `<text x="12" y="${top + size / 2}" text-anchor="middle" ${FONT} transform="rotate(-90 12 ${
+    top + size / 2
+  })">non-digit words refused</text>`;
+  return svg(left + size + 20, top + size + 40, title, body);
+}

@@ -1,9 +1,10 @@
 /** metrics.json and the SVG plots beside it: what a model scored, on what, trained how. */
 import type { EnrollResult } from "./enroll.ts";
 import type { StringsReport } from "./strings.ts";
+import type { RejectReport } from "./reject.ts";
 import type { Evaluation } from "./metrics.ts";
 import { rocCurve } from "./metrics.ts";
-import { confusionSvg, rocSvg, speakerBarsSvg } from "./plots.ts";
+import { confusionSvg, rejectCurveSvg, rocSvg, speakerBarsSvg } from "./plots.ts";
 
 export interface LosoReport {
   /** Accuracy on each held-out speaker, trained on the other five. */
@@ -48,6 +49,7 @@ export interface MetricsFile {
   loso?: LosoReport;
   enroll?: EnrollResult;
   strings?: StringsReport;
+  reject?: RejectReport;
 }
 
 export async function readMetrics(dir: string): Promise<MetricsFile> {
@@ -73,6 +75,16 @@ export async function writeOfficialPlots(dir: string, labels: number[], probabil
     confusionSvg(evaluation.confusion, `Confusion, official test split (${accuracy}%)`),
   );
   await Deno.writeTextFile(`${dir}/plots/roc.svg`, rocSvg(curves, evaluation.perClass.map((c) => c.rocAuc), "ROC, one digit vs rest"));
+}
+
+export async function writeRejectPlot(dir: string, report: RejectReport) {
+  await Deno.mkdir(`${dir}/plots`, { recursive: true });
+  // The shipped point on the pooled curve: the pooled shares at the shipped refusal point.
+  const at = report.curve.reduce((a, b) => (Math.abs(b.threshold - report.threshold) < Math.abs(a.threshold - report.threshold) ? b : a));
+  await Deno.writeTextFile(
+    `${dir}/plots/reject_curve.svg`,
+    rejectCurveSvg(report.curve, { ...at, threshold: report.threshold }, "Not a digit: refused words vs lost digits"),
+  );
 }
 
 export async function writeLosoPlots(dir: string, loso: LosoReport) {

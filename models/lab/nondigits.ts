@@ -1,0 +1,182 @@
+/**
+ * "Not a digit" data, for the refusal head (models/reject.ts) and its measurement:
+ *   - words and names spoken by Debian's TTS engines (`deno task nondigits` writes them into .cache/nondigits,
+ *     which git ignores; the word lists are in models/lab/words/), near-digits ("oh", "ten", "free", "nein") included;
+ *   - made from digit clips: reversed, scrambled in time, cut in half, two run together;
+ *   - not speech: coughs, breaths, clicks, tones, chords.
+ * The neural voices (Kokoro, Piper) speak from phonemes we write by hand for the ten digits only, so they have
+ * no words here.
+ */
+import { parseArgs } from "node:util";
+import { seededRandom, shuffle, uniform } from "../../dsp/random.ts";
+import type { Random } from "../../dsp/random.ts";
+import { findSpeech } from "../../dsp/speech.ts";
+import type { SpeechConfig } from "../../dsp/config.ts";
+import { espeakVoices, festivalVoices, fliteVoices, type Voice } from "./voices.ts";
+
+export const NONDIGITS_DIR = ".cache/nondigits";
+const LISTS = ["near_digits", "names", "common"];
+
+/** Every word of the lists (comments and blank lines skipped), with the list it came from. */
+export function wordLists(): { word: string; list: string }[] {
+  return LISTS.flatMap((list) =>
+    Deno.readTextFileSync(new URL(`./words/${list}.txt`, import.meta.url)).split("\n").map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#")).map((word) => ({ word, list }))
+  );
+}
+
+/** Every fifth word of each list is for testing only: the head never hears those words. */
+export const isTestWord = (index: number) => index % 5 === 4;
+
+export interface WordClip {
+  path: string;
+  word: string;
+  engine: string;
+  /** Held-out: a test word, spoken by the held-out engine (flite). */
+  test: boolean;
+}
+
+/** The word clips on disk (`<engine>/<index>_<voice>.wav`). */
+export function listWordClips(dir = NONDIGITS_DIR): WordClip[] {
+  const words = wordLists();
+  const clips: WordClip[] = [];
+  for (const engine of ["espeak", "festival", "flite"]) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(`${dir}/${engine}`)];
+    } catch {
+      continue;
+    }
+    for (const e of entries.filter((e) => e.name.endsWith(".wav")).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const index = parseInt(e.name);
+      const test = engine === "flite";
+      // Training words from the two training engines; test words from the held-out engine only.
+      if (test === isTestWord(index)) clips.push({ path: `${dir}/${engine}/${e.name}`, word: words[index].word, engine, test });
+    }
+  }
+  return clips;
+}
+
+/** Digit clips made into non-digits: reversed, scrambled in 50 ms pieces, half a word, two words run together. */
+export function madeFromDigits(
+  clips: Float32Array[],
+  sampleRate: number,
+  speech: SpeechConfig,
+  count: number,
+  random: Random,
+): Float32Array[] {
+  const pick = () => clips[Math.floor(random() * clips.length)];
+  const trim = (x: Float32Array) => {
+    const s = findSpeech(x, sampleRate, { ...speech, padS: 0.02 });
+    return x.subarray(s.start, s.end);
+  };
+  const out: Float32Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = i % 4;
+    try {
+      if (kind === 0) out.push(pick().slice().reverse());
+      else if (kind === 1) {
+        const x = trim(pick());
+        const piece = Math.round(0.05 * sampleRate);
+        const pieces = Array.from({ length: Math.ceil(x.length / piece) }, (_, k) => x.subarray(k * piece, (k + 1) * piece));
+        out.push(concat(shuffle(pieces, random)));
+      } else if (kind === 2) {
+        const x = trim(pick());
+        const half = Math.round(x.length * uniform(random, 0.35, 0.5));
+        out.push(random() < 0.5 ? x.slice(0, half) : x.slice(x.length - half));
+      } else out.push(concat([trim(pick()), trim(pick())]));
+    } catch { /* a clip findSpeech refuses is skipped */ }
+  }
+  return out;
+}
+
+/** Sounds that are not speech: coughs and breaths (shaped noise), clicks, tones with vibrato, chords. */
+export function notSpeech(sampleRate: number, count: number, random: Random): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const seconds = uniform(random, 0.2, 1.2);
+    const n = Math.round(seconds * sampleRate);
+    const x = new Float32Array(n);
+    const kind = i % 5;
+    const amp = 10 ** (uniform(random, -30, -6) / 20);
+    if (kind === 0 || kind === 1) {
+      // Cough (sharp attack, fast decay) or breath (slow swell), noise low-passed by a running mean.
+      let lp = 0;
+      const smooth = kind === 0 ? 0.5 : 0.85;
+      for (let t = 0; t < n; t++) {
+        lp = smooth * lp + (1 - smooth) * (random() * 2 - 1);
+        const env = kind === 0 ? Math.exp(-t / (0.08 * sampleRate)) : Math.sin(Math.PI * t / n);
+        x[t] = amp * 3 * lp * env;
+      }
+    } else if (kind === 2) {
+      // A train of clicks.
+      const every = Math.round(uniform(random, 0.03, 0.2) * sampleRate);
+      for (let t = 0; t < n; t += every) for (let k = 0; k < 20 && t + k < n; k++) x[t + k] = amp * Math.exp(-k / 4) * (k % 2 ? -1 : 1);
+    } else {
+      // A tone with vibrato (kind 3), or a chord of three notes with harmonics (kind 4), faded in and out.
+      const base = uniform(random, 110, 880);
+      const freqs = kind === 3 ? [base] : [base, base * 1.26, base * 1.5];
+      const vibrato = uniform(random, 0, 8);
+      for (let t = 0; t < n; t++) {
+        const time = t / sampleRate;
+        let v = 0;
+        for (const f of freqs) {
+          for (let h = 1; h <= 3; h++) v += Math.sin(2 * Math.PI * f * h * (time + 0.002 * Math.sin(2 * Math.PI * vibrato * time))) / h;
+        }
+        x[t] = amp * v / freqs.length * Math.min(1, t / 400, (n - t) / 400);
+      }
+    }
+    out.push(x);
+  }
+  return out;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
+
+/** Writes every word with `perWord` voices of each engine (chosen at random per word). */
+async function speakWords(out: string, perWord: Record<string, number>) {
+  const engines: Record<string, Voice[]> = { espeak: espeakVoices(), flite: fliteVoices(), festival: festivalVoices() };
+  const random = seededRandom(31);
+  const jobs: { voice: Voice; word: string; path: string }[] = [];
+  wordLists().forEach(({ word }, index) => {
+    for (const [engine, voices] of Object.entries(engines)) {
+      for (const voice of shuffle([...voices], random).slice(0, perWord[engine] ?? 0)) {
+        jobs.push({ voice, word, path: `${out}/${engine}/${String(index).padStart(3, "0")}_${voice.id}.wav` });
+      }
+    }
+  });
+  for (const engine of Object.keys(engines)) await Deno.mkdir(`${out}/${engine}`, { recursive: true });
+  let written = 0, failed = 0;
+  const next = async (): Promise<void> => {
+    const job = jobs.pop();
+    if (!job) return;
+    try {
+      await Deno.stat(job.path);
+      written++;
+    } catch {
+      const [cmd, ...args] = job.voice.command(job.word, job.path);
+      const ok = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output().then((r) => r.success, () => false);
+      ok ? written++ : failed++;
+    }
+    return next();
+  };
+  await Promise.all(Array.from({ length: 4 }, next));
+  console.log(`${written} word clips in ${out} (${failed} failed: an engine not installed?)`);
+}
+
+if (import.meta.main) {
+  const { values: args } = parseArgs({
+    options: { out: { type: "string", default: NONDIGITS_DIR }, help: { type: "boolean", short: "h" } },
+  });
+  if (args.help) {
+    console.log(`deno task nondigits [--out ${NONDIGITS_DIR}]
+  Speaks every word of models/lab/words/*.txt with espeak-ng (5 voices each), festival (1) and flite (2): the
+  non-digit words the refusal head learns from (espeak-ng, festival) and is tested on (flite, words it never heard).`);
+    Deno.exit(0);
+  }
+  await speakWords(args.out, { espeak: 5, festival: 1, flite: 2 });
+}

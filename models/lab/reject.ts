@@ -1,0 +1,268 @@
+/**
+ * Training and measuring the refusal head (models/reject.ts), `deno task eval --reject`.
+ * For each FSDD speaker, on the LOSO fold model that never heard them: the head learns from four of the other
+ * five speakers' digits and the synthetic voices (digits) against non-digit words from espeak-ng and festival,
+ * digits reversed / scrambled / halved / run together, and non-speech (models/lab/nondigits.ts); its refusal
+ * point is where 2% of the fifth speaker's digits are refused. Then it is tested on the held-out speaker's
+ * digits, on words it never heard from an engine it never heard (flite), on the held-out speaker's digits
+ * made into non-digits, and on new non-speech. The head shipped beside the model is trained the same way on
+ * the shipped model, with the median of the folds' refusal points.
+ */
+import { addNoise, augmentClip, meanSquare, whiteNoise } from "../../dsp/augment.ts";
+import { extractFeatures } from "../../dsp/features.ts";
+import { seededRandom, shuffle } from "../../dsp/random.ts";
+import type { Classifier } from "../classifier.ts";
+import { loadClassifier } from "../files.ts";
+import { embedClips } from "../profile.ts";
+import { REJECT_FORMAT, type RejectHead, rejectInput, unknownProbability } from "../reject.ts";
+import type { Clip } from "./fsdd.ts";
+import { listWordClips, madeFromDigits, notSpeech } from "./nondigits.ts";
+import { DEFAULT_TRAIN, loadAudio, loadVoices } from "./training.ts";
+
+/** Share of a held-out validation speaker's digits the refusal point may refuse. */
+export const MAX_DIGITS_REFUSED = 0.02;
+const HIDDEN = 32;
+const EPOCHS = 20;
+
+/** The head's input for each clip (clips that yield no features, e.g. too short, are dropped). */
+function inputs(classifier: Classifier, clips: Float32Array[]): Float32Array[] {
+  const { config } = classifier.features;
+  const views: Float32Array[][] = [];
+  for (const clip of clips) {
+    try {
+      views.push(extractFeatures(clip, config).views);
+    } catch { /* no speech found: the server would answer 422, never reaching the head */ }
+  }
+  const out: Float32Array[] = [];
+  for (let i = 0; i < views.length; i += 256) {
+    const batch = views.slice(i, i + 256);
+    embedClips(classifier, batch).forEach((e, k) => out.push(rejectInput(e.embedding, e.probabilities, batch[k][0])));
+  }
+  return out;
+}
+
+/**
+ * Each clip as it is and once augmented the way the digit network was trained (speed, reverb, band limits,
+ * padding, noise, gain), digits and non-digits alike: the head must not learn "clean = digit", and an unseen
+ * speaker's digits must look like the training ones.
+ */
+function augmented(clips: Float32Array[], sampleRate: number, seed: number): Float32Array[] {
+  const random = seededRandom(seed);
+  return clips.flatMap((c) => [c, augmentClip(c, sampleRate, DEFAULT_TRAIN.recipe, random, clips.slice(0, 50)).samples]);
+}
+
+/** Test clips in background noise at 10-30 dB, half of them. */
+function withNoise(clips: Float32Array[], seed: number): Float32Array[] {
+  const random = seededRandom(seed);
+  return clips.map((c) =>
+    random() < 0.5 ? c : addNoise(c, whiteNoise(c.length, random), 10 + 20 * random(), Math.max(meanSquare(c), 1e-8))
+  );
+}
+
+/** A 1-hidden-layer net, sigmoid output, trained with Adam on balanced classes (plain TypeScript: it is tiny). */
+export function trainHead(notDigits: Float32Array[], digits: Float32Array[], model: string, seed = 1): RejectHead {
+  const size = notDigits[0].length;
+  const all = [...notDigits, ...digits];
+  const mean = Array.from({ length: size }, (_, i) => all.reduce((s, x) => s + x[i], 0) / all.length);
+  const std = Array.from({ length: size }, (_, i) => Math.sqrt(all.reduce((s, x) => s + (x[i] - mean[i]) ** 2, 0) / all.length) || 1);
+  const random = seededRandom(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const w1 = Array.from({ length: HIDDEN }, () => Array.from({ length: size }, () => gauss() * Math.sqrt(2 / size)));
+  const b1 = new Array<number>(HIDDEN).fill(0);
+  const w2 = Array.from({ length: HIDDEN }, () => gauss() * Math.sqrt(1 / HIDDEN));
+  let b2 = 0;
+  // Adam's moments, shaped like the parameters.
+  const m1 = w1.map((r) => r.map(() => 0)), v1 = w1.map((r) => r.map(() => 0));
+  const mb1 = b1.map(() => 0), vb1 = b1.map(() => 0), m2 = w2.map(() => 0), v2 = w2.map(() => 0);
+  let mb2 = 0, vb2 = 0;
+  const data = [...notDigits.map((x) => ({ x, y: 1 })), ...digits.map((x) => ({ x, y: 0 }))]
+    .map(({ x, y }) => ({ x: x.map((v, i) => (v - mean[i]) / std[i]), y }));
+  // Each class weighs half, whatever its count. Target 1 = "not a digit".
+  const weight = (y: number) => (y ? all.length / 2 / notDigits.length : all.length / 2 / digits.length);
+  const lr = 0.003, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, l2 = 1e-4, batch = 64;
+  let step = 0;
+  const hidden = new Float64Array(HIDDEN);
+  for (let epoch = 0; epoch < EPOCHS; epoch++) {
+    shuffle(data, random);
+    for (let start = 0; start < data.length; start += batch) {
+      const gw1 = w1.map((r) => r.map(() => 0)), gb1 = new Array<number>(HIDDEN).fill(0), gw2 = new Array<number>(HIDDEN).fill(0);
+      let gb2 = 0;
+      const chunk = data.slice(start, start + batch);
+      for (const { x, y } of chunk) {
+        let z = b2;
+        for (let j = 0; j < HIDDEN; j++) {
+          let h = b1[j];
+          for (let i = 0; i < size; i++) h += w1[j][i] * x[i];
+          hidden[j] = h > 0 ? h : 0;
+          z += w2[j] * hidden[j];
+        }
+        const p = 1 / (1 + Math.exp(-z));
+        const dz = (p - y) * weight(y) / chunk.length;
+        gb2 += dz;
+        for (let j = 0; j < HIDDEN; j++) {
+          gw2[j] += dz * hidden[j];
+          if (hidden[j] <= 0) continue;
+          const dh = dz * w2[j];
+          gb1[j] += dh;
+          for (let i = 0; i < size; i++) gw1[j][i] += dh * x[i];
+        }
+      }
+      step++;
+      const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
+      const adam = (g: number, m: number, v: number): [number, number, number] => {
+        const mn = beta1 * m + (1 - beta1) * g, vn = beta2 * v + (1 - beta2) * g * g;
+        return [lr * (mn / c1) / (Math.sqrt(vn / c2) + eps), mn, vn];
+      };
+      for (let j = 0; j < HIDDEN; j++) {
+        for (let i = 0; i < size; i++) {
+          const [d, m, v] = adam(gw1[j][i] + l2 * w1[j][i], m1[j][i], v1[j][i]);
+          [w1[j][i], m1[j][i], v1[j][i]] = [w1[j][i] - d, m, v];
+        }
+        let [d, m, v] = adam(gb1[j], mb1[j], vb1[j]);
+        [b1[j], mb1[j], vb1[j]] = [b1[j] - d, m, v];
+        [d, m, v] = adam(gw2[j] + l2 * w2[j], m2[j], v2[j]);
+        [w2[j], m2[j], v2[j]] = [w2[j] - d, m, v];
+      }
+      const [d, m, v] = adam(gb2, mb2, vb2);
+      [b2, mb2, vb2] = [b2 - d, m, v];
+    }
+  }
+  return { format: REJECT_FORMAT, model, mean, std, w1, b1, w2, b2, threshold: 0.5 };
+}
+
+/** The refusal point that refuses at most `share` of these digits' scores. */
+export function thresholdFor(digitScores: number[], share = MAX_DIGITS_REFUSED): number {
+  const sorted = [...digitScores].sort((a, b) => b - a);
+  const allowed = Math.floor(share * sorted.length);
+  return Math.min(0.999, Math.max(0.5, (sorted[allowed] ?? 0) + 1e-6));
+}
+
+export interface RejectSets {
+  digits: Float32Array[];
+  words: Float32Array[];
+  made: Float32Array[];
+  noise: Float32Array[];
+}
+
+export interface RejectScore {
+  /** Shares refused at the fold's refusal point. */
+  digitsRefused: number;
+  wordsRefused: number;
+  madeRefused: number;
+  noiseRefused: number;
+  threshold: number;
+  counts: Record<keyof RejectSets, number>;
+}
+
+export interface RejectReport {
+  perSpeaker: Record<string, RejectScore>;
+  /** Means over the held-out speakers. */
+  digitsRefused: number;
+  wordsRefused: number;
+  madeRefused: number;
+  noiseRefused: number;
+  /** Refused words vs lost digits as the refusal point moves, pooled over folds (for the plot). */
+  curve: { threshold: number; wordsRefused: number; digitsRefused: number }[];
+  /** The median of the folds' refusal points: the shipped head's. */
+  threshold: number;
+}
+
+async function nonDigitAudio(sampleRate: number, test: boolean) {
+  const words = listWordClips().filter((w) => w.test === test);
+  if (words.length === 0) throw new Error("no non-digit words: run deno task nondigits first");
+  return await loadAudio(words.map((w) => w.path), sampleRate);
+}
+
+/** Trains a head for `classifier` on the given speakers' digits (audio) and the training non-digits; threshold from `validation`. */
+async function headFor(
+  classifier: Classifier,
+  trainDigits: Float32Array[],
+  validationDigits: Float32Array[],
+  voicesDir: string,
+): Promise<RejectHead> {
+  const { sampleRate, speech } = classifier.features.config;
+  const voices = (await loadVoices(voicesDir, sampleRate)).map((v) => v.samples);
+  const random = seededRandom(7);
+  const digits = augmented([...trainDigits, ...voices], sampleRate, 1);
+  const negatives = augmented(
+    [
+      ...await nonDigitAudio(sampleRate, false),
+      ...madeFromDigits(trainDigits, sampleRate, speech, 1500, random),
+      ...notSpeech(sampleRate, 600, random),
+    ],
+    sampleRate,
+    2,
+  );
+  const model = `${classifier.identity.name}@${classifier.identity.version}`;
+  const head = trainHead(inputs(classifier, negatives), inputs(classifier, digits), model);
+  const validation = inputs(classifier, validationDigits).map((x) => unknownProbability(head, x));
+  return { ...head, threshold: thresholdFor(validation) };
+}
+
+/** LOSO measurement over the fold models in `foldsDir`. */
+export async function evaluateReject(clips: Clip[], foldsDir: string, voicesDir: string): Promise<RejectReport> {
+  const speakers = [...new Set(clips.map((c) => c.speaker))];
+  const perSpeaker: Record<string, RejectScore> = {};
+  const pooled: { words: number[]; digits: number[] } = { words: [], digits: [] };
+  for (const held of speakers) {
+    let classifier: Classifier;
+    try {
+      classifier = await loadClassifier(`${foldsDir}/${held}`);
+    } catch {
+      continue;
+    }
+    const { sampleRate, speech } = classifier.features.config;
+    const others = speakers.filter((s) => s !== held);
+    const validationSpeaker = others[others.length - 1];
+    const audioOf = (who: string[]) => loadAudio(clips.filter((c) => who.includes(c.speaker)).map((c) => c.path), sampleRate);
+    const head = await headFor(classifier, await audioOf(others.slice(0, -1)), await audioOf([validationSpeaker]), voicesDir);
+    const heldAudio = await audioOf([held]);
+    const random = seededRandom(99);
+    const sets: RejectSets = {
+      digits: inputs(classifier, heldAudio),
+      words: inputs(classifier, withNoise(await nonDigitAudio(sampleRate, true), 3)),
+      made: inputs(classifier, madeFromDigits(heldAudio, sampleRate, speech, 400, random)),
+      noise: inputs(classifier, notSpeech(sampleRate, 200, seededRandom(1234))),
+    };
+    const score = (xs: Float32Array[]) => xs.map((x) => unknownProbability(head, x));
+    const scores = { digits: score(sets.digits), words: score(sets.words), made: score(sets.made), noise: score(sets.noise) };
+    const refused = (xs: number[]) => xs.filter((s) => s >= head.threshold).length / Math.max(1, xs.length);
+    perSpeaker[held] = {
+      digitsRefused: refused(scores.digits),
+      wordsRefused: refused(scores.words),
+      madeRefused: refused(scores.made),
+      noiseRefused: refused(scores.noise),
+      threshold: head.threshold,
+      counts: { digits: sets.digits.length, words: sets.words.length, made: sets.made.length, noise: sets.noise.length },
+    };
+    pooled.words.push(...scores.words);
+    pooled.digits.push(...scores.digits);
+    classifier.model.dispose();
+    console.log(`  reject without ${held}: ${JSON.stringify(perSpeaker[held])}`);
+  }
+  const folds = Object.values(perSpeaker);
+  if (folds.length === 0) throw new Error(`--reject needs LOSO fold models in ${foldsDir}/<speaker>/: run deno task eval --loso first`);
+  const mean = (pick: (s: RejectScore) => number) => folds.reduce((a, s) => a + pick(s), 0) / folds.length;
+  const thresholds = folds.map((f) => f.threshold).sort((a, b) => a - b);
+  const curve = Array.from({ length: 99 }, (_, i) => (i + 1) / 100).map((t) => ({
+    threshold: t,
+    wordsRefused: pooled.words.filter((s) => s >= t).length / pooled.words.length,
+    digitsRefused: pooled.digits.filter((s) => s >= t).length / pooled.digits.length,
+  }));
+  return {
+    perSpeaker,
+    digitsRefused: mean((s) => s.digitsRefused),
+    wordsRefused: mean((s) => s.wordsRefused),
+    madeRefused: mean((s) => s.madeRefused),
+    noiseRefused: mean((s) => s.noiseRefused),
+    curve,
+    threshold: thresholds[Math.floor(thresholds.length / 2)],
+  };
+}
+
+/** The head shipped beside `classifier`: trained on all its training speakers (FSDD's train split), at `threshold`. */
+export async function shippedHead(classifier: Classifier, trainClips: Clip[], voicesDir: string, threshold: number): Promise<RejectHead> {
+  const audio = await loadAudio(trainClips.map((c) => c.path), classifier.features.config.sampleRate);
+  const head = await headFor(classifier, audio, audio.slice(0, 10), voicesDir);
+  return { ...head, threshold };
+}
