@@ -25,6 +25,9 @@ async function folder(): Promise<string> {
   await Deno.writeFile(`${dir}/garbage.wav`, new Uint8Array(500).map((_, i) => (i * 7919) % 256));
   await Deno.writeFile(`${dir}/silence.wav`, encodeWav16(new Float32Array(8000), 8000));
   await Deno.writeTextFile(`${dir}/notes.txt`, "not audio");
+  // A link back up the tree (read once, not forever) and a link to a clip (followed).
+  await Deno.symlink(dir, `${dir}/more/loop`);
+  await Deno.symlink(Deno.realPathSync(clipPath("2_george_7.wav")), `${dir}/linked_2.wav`);
   const parts = await Promise.all(
     ["4_theo_9.wav", "2_theo_9.wav", "7_theo_9.wav"].map(async (n) => (await decodeAudio(await Deno.readFile(clipPath(n)))).samples),
   );
@@ -42,11 +45,12 @@ Deno.test({
     try {
       const { code, stderr } = await run(dir, "--out", `${dir}/out.csv`, "--transcribe", "--jobs", "2");
       assert.equal(code, 0, stderr);
-      assert.match(stderr, /7 labelled, 2 failed, 9 files/);
+      assert.match(stderr, /8 labelled, 2 failed, 10 files/);
       const [header, ...lines] = (await Deno.readTextFile(`${dir}/out.csv`)).trim().split("\n");
       const columns = header.split(",");
       const rows = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [columns[i], v])));
-      assert.equal(rows.length, 9);
+      assert.equal(rows.length, 10);
+      assert.equal(rows.find((r) => r.path.endsWith("linked_2.wav"))!.digit, "2");
       for (const clip of CLIPS) {
         const row = rows.find((r) => r.path.endsWith(clip))!;
         assert.equal(row.digit, clip[0], `${clip}: ${JSON.stringify(row)}`);
@@ -65,7 +69,7 @@ Deno.test({
             "-c",
             `import pandas as pd
 c = pd.read_csv("${dir}/out.csv"); j = pd.read_json("${dir}/out.jsonl", lines=True)
-assert c.shape[0] == 9 and j.shape[0] == 9, (c.shape, j.shape)
+assert c.shape[0] == 10 and j.shape[0] == 10, (c.shape, j.shape)
 assert set(c.columns) >= {"path", "digit", "confidence", "p0", "p9", "text", "error"}
 ok = c[c.error.isna()]; assert (ok[[f"p{d}" for d in range(10)]].sum(axis=1) - 1).abs().max() < 1e-4
 assert j.probabilities.dropna().map(len).eq(10).all()`,

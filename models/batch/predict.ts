@@ -41,7 +41,7 @@ if (args.help || positionals.length === 0) {
   Deno.exit(positionals.length === 0 && !args.help ? 2 : 0);
 }
 
-function* audioFiles(path: string): Generator<string> {
+function* audioFiles(path: string, seen = new Set<string>()): Generator<string> {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
@@ -53,11 +53,24 @@ function* audioFiles(path: string): Generator<string> {
     yield path;
     return;
   }
+  // A folder reached twice (through a link back up the tree) is read once.
+  const real = Deno.realPathSync(path);
+  if (seen.has(real)) return;
+  seen.add(real);
   const entries = [...Deno.readDirSync(path)].sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const entry of entries) {
     const child = join(path, entry.name);
-    if (entry.isDirectory) yield* audioFiles(child);
-    else if (entry.isFile && AUDIO.has(extname(entry.name).toLowerCase())) yield child;
+    // A link counts as what it points to (a dataset folder of links is common); a broken one is skipped.
+    let { isDirectory, isFile } = entry;
+    if (entry.isSymlink) {
+      try {
+        ({ isDirectory, isFile } = Deno.statSync(child));
+      } catch {
+        continue;
+      }
+    }
+    if (isDirectory) yield* audioFiles(child, seen);
+    else if (isFile && AUDIO.has(extname(entry.name).toLowerCase())) yield child;
   }
 }
 
