@@ -32,7 +32,7 @@ async function teach(page: Page, speaker: string) {
 
 Deno.test({
   ...opts,
-  name: "ui: teach on the server, the answer says it used the profile; kept over a reload; Reset drops it",
+  name: "ui: teach on the server, the answer says it used the profile; kept over a reload; Export, Reset, Import give the same answer",
   fn: async () => {
     const page = await browser!.newPage();
     const calls: string[] = [];
@@ -54,6 +54,22 @@ Deno.test({
     await page.getByRole("button", { name: "Submit" }).click();
     await page.getByTestId("digit").waitFor();
     assert.equal(await page.getByTestId("profile-note").count(), 0);
+    // Export, Reset, Import: the same profile back, the same answer with it.
+    await page.getByRole("checkbox", { name: /Use my voice profile/ }).check();
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("profile-note").waitFor();
+    const before = await page.locator(".bar").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.p).join());
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
+    const file = `${await Deno.makeTempDir()}/profile.json`;
+    await download.saveAs(file);
+    await page.getByRole("button", { name: "Reset" }).click();
+    await page.getByText(/No voice profile for/).waitFor();
+    await page.setInputFiles('input[aria-label="Voice profile file"]', file);
+    await page.getByText(/10 takes of 10 digits, in use/).waitFor();
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("profile-note").waitFor();
+    const after = await page.locator(".bar").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.p).join());
+    assert.equal(after, before);
     await page.getByRole("button", { name: "Reset" }).click();
     await page.getByText(/No voice profile for/).waitFor();
     await page.close();
