@@ -46,6 +46,16 @@ export interface Prediction {
 
 export const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** The answers' "audio" field: what was received (the file's own rate, even when decoded to another). */
+export function audioSummary(audio: DecodedInput): Prediction["audio"] {
+  return {
+    format: audio.format,
+    sample_rate: audio.sourceRate ?? audio.sampleRate,
+    channels: audio.channels,
+    duration_s: round(audio.samples.length / audio.sampleRate, 3),
+  };
+}
+
 export interface RecognizeOptions {
   /** Add the log-mel the model judged (the page draws it). */
   spectrogram?: boolean;
@@ -121,12 +131,7 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
     probabilities: Array.from(probabilities, (p) => round(p, 6)),
     speech: { start_s: round(features.speech.startS, 3), end_s: round(features.speech.endS, 3) },
     utterances: countUtterances(samples, classifier),
-    audio: {
-      format: audio.format,
-      sample_rate: audio.sourceRate ?? audio.sampleRate,
-      channels: audio.channels,
-      duration_s: round(audio.samples.length / audio.sampleRate, 3),
-    },
+    audio: audioSummary(audio),
     timing_ms: {
       decode: round(decodeMs, 3),
       features: round(featured - started, 3),

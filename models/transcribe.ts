@@ -7,7 +7,7 @@ import { extractFeatures, findUtterances, resample, type SpeechSegment } from ".
 import { AudioError } from "../dsp/errors.ts";
 import type { Classifier } from "./classifier.ts";
 import type { Profile } from "./profile.ts";
-import { type DecodedInput, judgeClips, labelFields, round } from "./recognize.ts";
+import { audioSummary, type DecodedInput, judgeClips, labelFields, round } from "./recognize.ts";
 
 export interface Segment {
   /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
@@ -73,12 +73,7 @@ export function transcribe(
     text: digits.join(""),
     digits,
     segments,
-    audio: {
-      format: audio.format,
-      sample_rate: audio.sourceRate ?? audio.sampleRate,
-      channels: audio.channels,
-      duration_s: round(audio.samples.length / audio.sampleRate, 3),
-    },
+    audio: audioSummary(audio),
     timing_ms: {
       decode: round(decodeMs, 3),
       segment: round(segmented - started, 3),

@@ -5,7 +5,7 @@
  * (models/recognize.ts: find speech, features, classify). The tfjs part is synchronous (tf.tidy + dataSync),
  * so concurrent requests never interleave inside it.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Classifier } from "../models/classifier.ts";
 import { decodeProfile, type Profile, ProfileError } from "../models/profile.ts";
 import { recognize } from "../models/recognize.ts";
@@ -67,26 +67,26 @@ export function pickModel(served: ServedModels, name: string | undefined) {
   return model;
 }
 
+/** What /predict and /transcribe both read: the model, the audio (decoded), the speaker's profile, the refusal point. */
+async function readRecognitionRequest(c: Context, served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+  const started = performance.now();
+  const { classifier } = pickModel(served, c.req.query("model"));
+  const reject = readReject(c.req.query("reject"));
+  const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
+  if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
+  const speaker = readProfile(profile, classifier);
+  const audio = await decoder.decode(bytes);
+  return { classifier, audio, speaker, reject, decodeMs: performance.now() - started };
+}
+
 export function predictRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
   return new Hono().post("/transcribe", async (c) => {
-    const started = performance.now();
-    const { classifier } = pickModel(served, c.req.query("model"));
-    const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
-    if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
-    const speaker = readProfile(profile, classifier);
-    const reject = readReject(c.req.query("reject"));
-    const audio = await decoder.decode(bytes);
-    return c.json(transcribe(classifier, audio, performance.now() - started, speaker, reject));
+    const { classifier, audio, speaker, reject, decodeMs } = await readRecognitionRequest(c, served, decoder, limits);
+    return c.json(transcribe(classifier, audio, decodeMs, speaker, reject));
   }).post("/predict", async (c) => {
-    const started = performance.now();
-    const { classifier } = pickModel(served, c.req.query("model"));
-    const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
-    if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
-    const speaker = readProfile(profile, classifier);
-    const reject = readReject(c.req.query("reject"));
-    const audio = await decoder.decode(bytes);
+    const { classifier, audio, speaker, reject, decodeMs } = await readRecognitionRequest(c, served, decoder, limits);
     // The page asks for the picture the model judged; API clients get the lean answer by default.
     const spectrogram = c.req.query("include") === "spectrogram";
-    return c.json(recognize(classifier, audio, performance.now() - started, { spectrogram, profile: speaker, reject }));
+    return c.json(recognize(classifier, audio, decodeMs, { spectrogram, profile: speaker, reject }));
   });
 }
