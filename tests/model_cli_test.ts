@@ -1,4 +1,4 @@
-/** The command lines (deno task train / eval / voices / predict): --help answers at once and names every option each one parses. */
+/** The command lines (deno task train / eval / voices / nondigits / predict): --help answers at once and names every option each one parses. */
 import assert from "node:assert/strict";
 
 /** Options a parent process passes to its own workers; people never type them. */
@@ -9,7 +9,15 @@ function declaredOptions(source: string): string[] {
   return [...source.matchAll(/^\s+"?([a-z][a-z-]*)"?: \{ type: "(?:string|boolean)"/gm)].map((m) => m[1]).filter((n) => !INTERNAL.has(n));
 }
 
-for (const script of ["models/lab/train.ts", "models/lab/eval.ts", "models/lab/voices.ts", "models/batch/predict.ts"]) {
+for (
+  const script of [
+    "models/lab/train.ts",
+    "models/lab/eval.ts",
+    "models/lab/voices.ts",
+    "models/lab/nondigits.ts",
+    "models/batch/predict.ts",
+  ]
+) {
   Deno.test(`${script} --help lists every option and exits 0`, async () => {
     const options = declaredOptions(await Deno.readTextFile(script));
     assert.ok(options.length >= 3, `${script}: found only ${options.join(", ")}`);

@@ -163,6 +163,8 @@ Deno.test({
           "--data",
           FSDD!,
           "--loso",
+          "--save-folds",
+          `${dir}/folds`,
           "--jobs",
           "2",
           "--speakers",
@@ -191,6 +193,8 @@ Deno.test({
       }
       assert.match(out, /leave-one-speaker-out: mean/);
       report = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`));
+      // Each fold's model is kept for --enroll, --strings and --reject (here, in the temporary folder).
+      for (const speaker of ["theo", "lucas"]) assert.ok(Deno.statSync(`${dir}/folds/${speaker}/model.json`).isFile);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -170,13 +170,20 @@ async function speakWords(out: string, perWord: Record<string, number>) {
 
 if (import.meta.main) {
   const { values: args } = parseArgs({
-    options: { out: { type: "string", default: NONDIGITS_DIR }, help: { type: "boolean", short: "h" } },
+    options: {
+      out: { type: "string", default: NONDIGITS_DIR },
+      espeak: { type: "string", default: "5" },
+      festival: { type: "string", default: "1" },
+      flite: { type: "string", default: "2" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (args.help) {
-    console.log(`deno task nondigits [--out ${NONDIGITS_DIR}]
-  Speaks every word of models/lab/words/*.txt with espeak-ng (5 voices each), festival (1) and flite (2): the
-  non-digit words the refusal head learns from (espeak-ng, festival) and is tested on (flite, words it never heard).`);
+    console.log(`deno task nondigits [--out ${NONDIGITS_DIR}] [--espeak 5] [--festival 1] [--flite 2]
+  Speaks every word of models/lab/words/*.txt with that many random voices of espeak-ng, festival and flite: the
+  non-digit words the refusal head learns from (espeak-ng, festival) and is tested on (flite, words it never heard).
+  Clips already there are kept.`);
     Deno.exit(0);
   }
-  await speakWords(args.out, { espeak: 5, festival: 1, flite: 2 });
+  await speakWords(args.out, { espeak: +args.espeak, festival: +args.festival, flite: +args.flite });
 }
