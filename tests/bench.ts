@@ -79,7 +79,7 @@ for (const name of names) {
       () => adaptToTakes(classifier, tenTakes.map((t) => ({ digit: t.digit, views: extractFeatures(t.samples, config).views }))),
       20,
     ),
-    inference_ms_with_profile: timeMs(() => judgeClips(classifier, [views], profile(classifier)), 500),
+    inference_ms_with_profile: ((speaker) => timeMs(() => judgeClips(classifier, [views], speaker), 500))(profile(classifier)),
     // A 20 s recording of digits 0.4 s apart: segmentation, features and inference of every digit.
     transcribe_ms_20s: timeMs(() => transcribe(classifier, twentySeconds, 0), 20),
     weights_bytes: (await Deno.stat(`models/${name}/weights.bin`)).size,
