@@ -5,6 +5,7 @@
  */
 import { featuresFromAudio, resample } from "./dsp/index.ts";
 import { classifyClips } from "./models/classifier.ts";
+import { embedClips } from "./models/profile.ts";
 import { loadServedModels } from "./models/served.ts";
 import { initTf } from "./models/tfjs.ts";
 import { createApp } from "./routes/app.ts";
@@ -30,7 +31,10 @@ const burst = Float32Array.from({ length: 8000 }, (_, i) => (i > 2000 && i < 600
 for (const { classifier } of served.models) {
   for (let round = 0; round < 5; round++) {
     for (const rate of [8000, 16000, 22050, 44100, 48000]) {
-      classifyClips(classifier, [featuresFromAudio(resample(burst, 8000, rate), rate, classifier.features.config).views]);
+      const views = featuresFromAudio(resample(burst, 8000, rate), rate, classifier.features.config).views;
+      // Both paths: the plain network, and the one with the embedding (profiles, the refusal head).
+      classifyClips(classifier, [views]);
+      embedClips(classifier, [views]);
     }
   }
 }

@@ -4,7 +4,14 @@
  * inference), plus the tfjs WASM binaries. Run by `deno task build`, which `deno task start` runs first.
  */
 const OUT = "static/build";
-const OUTPUTS = ["islands.js", "inference.js", "tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm"];
+const OUTPUTS = [
+  "islands.js",
+  "inference.js",
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+  "swagger/swagger-ui-bundle.js",
+  "swagger/swagger-ui.css",
+];
 // Everything the bundles import (a test checks that this list covers them).
 const SOURCES = [
   "islands",
@@ -58,6 +65,11 @@ const wasmDir = new URL(import.meta.resolve("@tensorflow/tfjs-backend-wasm")).pa
 for (const name of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
   await Deno.copyFile(`${wasmDir}/${name}`, `${OUT}/${name}`);
 }
+// The API reference at /docs: Swagger UI from npm, served from here (the Space has no network to reach a CDN).
+const swaggerDir = new URL(import.meta.resolve("swagger-ui-dist")).pathname.replace(/\/[^/]*$/, "");
+await Deno.mkdir(`${OUT}/swagger`, { recursive: true });
+for (const name of ["swagger-ui-bundle.js", "swagger-ui.css"]) await Deno.copyFile(`${swaggerDir}/${name}`, `${OUT}/swagger/${name}`);
+
 for (const f of ["islands.js", "inference.js"]) {
   console.log(`${OUT}/${f}: ${((await Deno.stat(`${OUT}/${f}`)).size / 1024).toFixed(0)} KiB`);
 }

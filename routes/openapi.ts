@@ -309,6 +309,8 @@ export function openApiRoutes(config: ServerConfig, served: ServedModels) {
   const doc = openApiDocument(config, served);
   const app = new Hono();
   app.get("/openapi.json", (c) => c.json(doc));
+  // Swagger UI (bundled from npm into static/build/swagger by islands/build.ts) where a visitor can send a clip;
+  // under it, for readers without JavaScript, every operation and its answers as plain HTML.
   app.get("/docs", (c) => {
     const sections = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(
@@ -323,11 +325,12 @@ export function openApiRoutes(config: ServerConfig, served: ServedModels) {
     ).join("");
     return c.html(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-        `<title>Spoken Digits API</title><link rel="icon" href="/favicon.ico" type="image/svg+xml"><link rel="stylesheet" href="/static/style.css"></head><body><main class="docs">` +
-        `<h1>Spoken Digits API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Back to <a href="/">the app</a>.</p>` +
-        `${sections}<h2>Prediction JSON</h2><pre>${
-          escape(JSON.stringify(doc.components.schemas.Prediction, null, 2))
-        }</pre></main></body></html>`,
+        `<title>Spoken Digits API</title><link rel="icon" href="/favicon.ico" type="image/svg+xml">` +
+        `<link rel="stylesheet" href="/static/style.css"><link rel="stylesheet" href="/static/build/swagger/swagger-ui.css">` +
+        `<script src="/static/build/swagger/swagger-ui-bundle.js" defer></script><script src="/static/docs.js" defer></script></head>` +
+        `<body><main class="docs"><h1>Spoken Digits API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). ` +
+        `Back to <a href="/">the app</a>. Open an operation, press <b>Try it out</b>, choose a clip and <b>Execute</b>.</p>` +
+        `<div id="swagger-ui"></div><noscript>${sections}</noscript></main></body></html>`,
     );
   });
   return app;
