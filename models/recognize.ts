@@ -89,10 +89,14 @@ export function judgeClips(classifier: Classifier, clips: Float32Array[][], prof
   }));
 }
 
-/** Whether a clip with this "not a digit" probability is refused: `reject` is a refusal point, "off", or the head's own. */
+/**
+ * Whether a clip with this "not a digit" probability is refused: `reject` is a refusal point, "off", or absent
+ * for the head's own (which may be null: no refusal by default).
+ */
 export function refused(judgement: Judgement, classifier: Classifier, reject?: number | "off"): boolean {
   if (judgement.unknown === undefined || reject === "off") return false;
-  return judgement.unknown >= (reject ?? classifier.reject!.threshold);
+  const point = reject ?? classifier.reject?.threshold ?? null;
+  return point !== null && judgement.unknown >= point;
 }
 
 /** The label fields of an answer: digit, label, confidence (of the label) and unknown. */

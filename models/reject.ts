@@ -21,8 +21,13 @@ export interface RejectHead {
   b1: number[];
   w2: number[];
   b2: number;
-  /** Default refusal point: unknown >= threshold is refused. */
-  threshold: number;
+  /**
+   * Default refusal point: unknown >= threshold is refused; null: no refusal unless the caller asks for one
+   * (?reject=P), because on held-out speakers the measured point refused too many real digits.
+   */
+  threshold: number | null;
+  /** The refusal point measured on held-out speakers (kept even when `threshold` is null). */
+  measuredThreshold?: number;
 }
 
 /** Feature values averaged in groups of this many: a coarse picture of the clip (its shape in time). */
@@ -78,6 +83,7 @@ export function parseRejectHead(json: unknown, model: string, size: number): Rej
     throw fail("bad shapes");
   }
   if (!Array.isArray(head.w1) || head.w1.length !== head.b1.length || !head.w1.every((row) => ok(row, size))) throw fail("bad shapes");
-  if (!Number.isFinite(head.b2) || !(head.threshold > 0 && head.threshold <= 1)) throw fail("bad bias or threshold");
+  if (!Number.isFinite(head.b2)) throw fail("bad bias");
+  if (head.threshold !== null && !(head.threshold > 0 && head.threshold <= 1)) throw fail("bad threshold");
   return head;
 }

@@ -34,10 +34,15 @@ Deno.test("parseRejectHead refuses a head for other weights or of the wrong shap
   assert.throws(() => parseRejectHead(head, "cnn@87654321", 2), /trained for cnn@12345678/);
   assert.throws(() => parseRejectHead(head, "cnn@12345678", 3), /bad shapes/);
   assert.throws(() => parseRejectHead({ ...head, threshold: 2 }, "cnn@12345678", 2), /threshold/);
+  assert.doesNotThrow(() => parseRejectHead({ ...head, threshold: null }, "cnn@12345678", 2));
   const classifier = { reject: head } as unknown as Classifier;
   const judgement = { probabilities: Float32Array.from([0.1, 0.9, 0, 0, 0, 0, 0, 0, 0, 0]), unknown: 0.7 };
   assert.deepEqual(labelFields(judgement, classifier), { digit: null, label: "unknown", confidence: 0.7, unknown: 0.7 });
   assert.deepEqual(labelFields(judgement, classifier, "off"), { digit: 1, label: "1", confidence: 0.9, unknown: 0.7 });
   assert.deepEqual(labelFields(judgement, classifier, 0.8), { digit: 1, label: "1", confidence: 0.9, unknown: 0.7 });
   assert.deepEqual(labelFields({ probabilities: judgement.probabilities }, {} as Classifier), { digit: 1, label: "1", confidence: 0.9 });
+  // A head shipped without a default point refuses only when asked.
+  const optIn = { reject: { ...head, threshold: null } } as unknown as Classifier;
+  assert.equal(labelFields(judgement, optIn).label, "1");
+  assert.equal(labelFields(judgement, optIn, 0.5).label, "unknown");
 });

@@ -63,7 +63,7 @@ if (args.help) {
   --model DIR       model folder to score (default models/mlp); its metrics.json gets the results
   --data DIR        FSDD folder, default ${DEFAULT_FSDD_DIR}
   --loso            also leave one speaker out, six times: retrain the model's own recipe on five speakers, test on the sixth
-  --speakers A,B    hold out only these speakers (with --loso)
+  --speakers A,B    hold out only these speakers (with --loso; with --reject alone: measure only these folds)
   --train-speakers K  train each fold on only K of the other five speakers, 0 = synthetic voices only (a learning curve; default all)
   --jobs N          folds run at once, each in its own process (default: one per core)
   --no-write        print the results only; leave metrics.json and plots/ as they are
@@ -187,7 +187,8 @@ if (args.strings) {
 
 if (args.reject) {
   const voicesDir = recipe.voicesDir || ".cache/voices";
-  const report = await evaluateReject(clips, foldsDir, voicesDir);
+  // --speakers measures (and caches) only those folds: several processes can share the work.
+  const report = await evaluateReject(clips, foldsDir, voicesDir, args.loso ? undefined : args.speakers?.split(","));
   console.log(
     `not a digit, held out: words ${pct(report.wordsRefused)} refused, made from digits ${pct(report.madeRefused)}, non-speech ${
       pct(report.noiseRefused)
@@ -195,7 +196,10 @@ if (args.reject) {
   );
   metrics.reject = report;
   if (write) {
-    const head = await shippedHead(classifier, officialSplit(clips).train, voicesDir, report.threshold);
+    const head = await shippedHead(classifier, officialSplit(clips).train, voicesDir, report);
+    console.log(
+      head.threshold === null ? "refusal off by default: it refused too many real digits of unseen speakers" : "refusal on by default",
+    );
     await Deno.writeTextFile(`${args.model}/reject.json`, JSON.stringify(head) + "\n");
     await writeRejectPlot(args.model, report);
   }

@@ -184,7 +184,7 @@ async function headFor(
   trainDigits: Float32Array[],
   validationDigits: Float32Array[],
   voicesDir: string,
-): Promise<RejectHead> {
+): Promise<RejectHead & { threshold: number }> {
   const { sampleRate, speech } = classifier.features.config;
   const voices = (await loadVoices(voicesDir, sampleRate)).map((v) => v.samples);
   const random = seededRandom(7);
@@ -251,11 +251,11 @@ async function measureFold(
 }
 
 /** LOSO measurement over the fold models in `foldsDir`. */
-export async function evaluateReject(clips: Clip[], foldsDir: string, voicesDir: string): Promise<RejectReport> {
+export async function evaluateReject(clips: Clip[], foldsDir: string, voicesDir: string, only?: string[]): Promise<RejectReport> {
   const speakers = [...new Set(clips.map((c) => c.speaker))];
   const perSpeaker: Record<string, RejectScore> = {};
   const pooled: { words: number[]; digits: number[] } = { words: [], digits: [] };
-  for (const held of speakers) {
+  for (const held of speakers.filter((s) => !only || only.includes(s))) {
     let classifier: Classifier;
     try {
       classifier = await loadClassifier(`${foldsDir}/${held}`);
@@ -294,9 +294,19 @@ export async function evaluateReject(clips: Clip[], foldsDir: string, voicesDir:
   };
 }
 
-/** The head shipped beside `classifier`: trained on all its training speakers (FSDD's train split), at `threshold`. */
-export async function shippedHead(classifier: Classifier, trainClips: Clip[], voicesDir: string, threshold: number): Promise<RejectHead> {
+/**
+ * The head shipped beside `classifier`: trained on all its training speakers (FSDD's train split). Its default
+ * refusal point is the folds' median, but only if on held-out speakers that point kept real digits refused at
+ * MAX_DIGITS_REFUSED or fewer; otherwise refusal is off by default (callers opt in with ?reject=P).
+ */
+export async function shippedHead(
+  classifier: Classifier,
+  trainClips: Clip[],
+  voicesDir: string,
+  report: RejectReport,
+): Promise<RejectHead> {
   const audio = await loadAudio(trainClips.map((c) => c.path), classifier.features.config.sampleRate);
   const head = await headFor(classifier, audio, audio.slice(0, 10), voicesDir);
-  return { ...head, threshold };
+  const on = report.digitsRefused <= MAX_DIGITS_REFUSED;
+  return { ...head, threshold: on ? report.threshold : null, measuredThreshold: report.threshold };
 }
