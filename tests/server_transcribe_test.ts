@@ -79,4 +79,25 @@ Deno.test({
   },
 });
 
+Deno.test({
+  ...opts,
+  name: "/transcribe on a 45 s recording of 16 digits 1.5-2.5 s apart: 16 segments, each where its digit was said",
+  fn: async () => {
+    const names = Array.from({ length: 16 }, (_, i) => `${(i * 7) % 10}_jackson_${20 + i}.wav`);
+    const clips = await Promise.all(names.map(async (n) => (await decodeAudio(await Deno.readFile(clipPath(n)))).samples));
+    const starts: number[] = [];
+    const total = clips.reduce((n, c, i) => n + c.length + Math.round((1.5 + (i % 3) * 0.5) * 8000), 8000);
+    const long = new Float32Array(total);
+    clips.reduce((at, c, i) => (starts.push(at), long.set(c, at), at + c.length + Math.round((1.5 + (i % 3) * 0.5) * 8000)), 8000);
+    const { status, json } = await post("/transcribe", new Uint8Array(encodeWav16(long, 8000)));
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.ok(json.audio.duration_s > 40);
+    assert.equal(json.segments.length, 16);
+    json.segments.forEach((s: { start_s: number; end_s: number }, i: number) => {
+      const middle = (starts[i] + clips[i].length / 2) / 8000;
+      assert.ok(s.start_s < middle && s.end_s > middle, `segment ${i}: ${s.start_s}-${s.end_s}, digit at ${middle}`);
+    });
+  },
+});
+
 Deno.test({ ...opts, name: "stop the server", fn: async () => await server?.stop() });
