@@ -16,6 +16,11 @@ export interface ProfileSettings {
   temperature: number;
   /** 0 = the generic answer, 1 = the prototypes alone (among the digits the profile has). */
   weight: number;
+  /**
+   * The weight for a digit taught with n takes is weightByTakes[n - 1] (the last entry beyond): one take is a
+   * noisier prototype than five, so it is trusted less. Absent: `weight` for every digit.
+   */
+  weightByTakes?: number[];
 }
 
 /** Used for a model folder whose features.json has no `profile` settings. */
@@ -126,7 +131,12 @@ export function applyProfile(profile: Profile, embedded: Embedded, settings: Pro
   const exps = similarity.map((s) => Math.exp(s - top));
   const total = exps.reduce((a, b) => a + b, 0);
   const mass = known.reduce((sum, d) => sum + embedded.probabilities[d], 0);
-  known.forEach((d, i) => (out[d] = (1 - settings.weight) * embedded.probabilities[d] + settings.weight * mass * (exps[i] / total)));
+  const byTakes = settings.weightByTakes;
+  const weightOf = (d: number) => byTakes?.length ? byTakes[Math.min(profile.takes[d], byTakes.length) - 1] : settings.weight;
+  known.forEach((d, i) => (out[d] = (1 - weightOf(d)) * embedded.probabilities[d] + weightOf(d) * mass * (exps[i] / total)));
+  // With different weights per digit the blend no longer sums to `mass` exactly: scale it back.
+  const blended = known.reduce((sum, d) => sum + out[d], 0);
+  if (blended > 0) known.forEach((d) => (out[d] *= mass / blended));
   return out;
 }
 

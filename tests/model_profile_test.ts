@@ -59,6 +59,12 @@ Deno.test("applyProfile moves mass only among the digits the profile has, keeps 
   for (const d of [0, 2, 3, 4, 5, 6, 8, 9]) assert.equal(out[d], probabilities[d]);
   assert.deepEqual(applyProfile(profile, sounds7, { temperature: 0.05, weight: 0 }), probabilities);
   assert.deepEqual(applyProfile(makeProfile("m@1", []), sounds7, DEFAULT_PROFILE_SETTINGS), probabilities);
+  // weightByTakes: 7 (two takes) trusted at 1, 1 (one take) at 0; the two keep their generic mass between them.
+  const mixed = applyProfile(profile, sounds7, { temperature: 0.05, weight: 0.5, weightByTakes: [0, 1] });
+  assert.ok(Math.abs(mixed[1] + mixed[7] - (probabilities[1] + probabilities[7])) < 1e-6);
+  // 7: all of the pair's mass (weight 1, the vote is for 7); 1: its own 0.6 (weight 0); then scaled back to 0.65.
+  const scale = 0.65 / (0.65 + 0.6);
+  assert.ok(Math.abs(mixed[7] - 0.65 * scale) < 1e-3 && Math.abs(mixed[1] - 0.6 * scale) < 1e-3, `${mixed[1]} ${mixed[7]}`);
 });
 
 Deno.test("a profile string round-trips, is small, and is refused for another model (mismatch) or when damaged (bad)", () => {

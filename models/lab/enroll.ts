@@ -119,15 +119,14 @@ export async function evaluateEnrollment(
     classifier.model.dispose();
     console.log(`  enrolled ${speaker} (${own.length} clips)`);
   }
-  // A setting's worth on a set of speakers: its profile accuracy averaged over them and over every K.
-  const worth = (s: number, on: string[]) =>
-    scores.reduce((sum, byK) => sum + on.reduce((t, sp) => t + byK.get(sp)!.profile[s], 0) / on.length, 0) / ks.length;
-  const bestOn = (on: string[]) => grid.reduce((best, _, s) => (worth(s, on) > worth(best, on) ? s : best), 0);
-  const chosenFor = new Map(speakers.map((sp) => [sp, bestOn(speakers.filter((o) => o !== sp))]));
+  // A setting's worth at the j-th K on a set of speakers: its profile accuracy averaged over them. Each K gets its
+  // own setting (a profile of one take per digit is trusted less than one of five), chosen on the other speakers.
+  const worth = (j: number, s: number, on: string[]) => on.reduce((t, sp) => t + scores[j].get(sp)!.profile[s], 0) / on.length;
+  const bestOn = (j: number, on: string[]) => grid.reduce((best, _, s) => (worth(j, s, on) > worth(j, best, on) ? s : best), 0);
   const reports = ks.map((k, j): EnrollReport => {
     const perSpeaker = Object.fromEntries(speakers.map((sp) => {
       const score = scores[j].get(sp)!;
-      const s = chosenFor.get(sp)!;
+      const s = bestOn(j, speakers.filter((o) => o !== sp));
       return [sp, { generic: score.generic, profile: score.profile[s], settings: grid[s] }];
     }));
     const mean = (pick: (r: EnrollReport["perSpeaker"][string]) => number) =>
@@ -142,5 +141,20 @@ export async function evaluateEnrollment(
       perSpeaker,
     };
   });
-  return { source, reports, settings: grid[bestOn(speakers)] };
+  // Kept beside the model: one temperature (the best over every K > 0), and the best weight at it for 1-5 takes
+  // (a K not measured takes the nearest measured one below it).
+  const taught = ks.map((k, j) => ({ k, j })).filter(({ k }) => k > 0);
+  const overall = (s: number) => taught.reduce((sum, { j }) => sum + worth(j, s, speakers), 0);
+  const temperature = grid[grid.reduce((best, _, s) => (overall(s) > overall(best) ? s : best), 0)].temperature;
+  const weightAt = (j: number) =>
+    WEIGHTS.reduce((best, w) => {
+      const at = (x: number) => worth(j, grid.findIndex((g) => g.temperature === temperature && g.weight === x), speakers);
+      return at(w) > at(best) ? w : best;
+    }, WEIGHTS[0]);
+  const weightByTakes = [1, 2, 3, 4, 5].map((n) => {
+    const below = taught.filter(({ k }) => k <= n).pop() ?? taught[0];
+    return weightAt(below.j);
+  });
+  const settings: ProfileSettings = { temperature, weight: weightByTakes[0], weightByTakes };
+  return { source, reports, settings };
 }
