@@ -29,6 +29,8 @@ export interface ModelChoice {
   /** name@version. */
   id: string;
   label: string;
+  /** Whether its folder has a "not a digit" head (reject.json) for the in-browser mode to load. */
+  refuses: boolean;
 }
 
 export interface RecognizerProps {
@@ -121,7 +123,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
       if (inBrowser) {
         setStatus("Loading the in-browser engine…");
         const inference = await import(INFERENCE_BUNDLE) as Inference;
-        prediction = await inference.predictInBrowser(blob, model.id, setStatus, activeProfile);
+        prediction = await inference.predictInBrowser(blob, model, setStatus, activeProfile);
         setBackendNote(
           prediction.backend === "webgpu"
             ? "Ran in this browser on WebGPU."
@@ -137,7 +139,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
         setStatus("Reading every digit…");
         setTranscript(
           inBrowser
-            ? await (await import(INFERENCE_BUNDLE) as Inference).transcribeInBrowser(blob, model.id, activeProfile)
+            ? await (await import(INFERENCE_BUNDLE) as Inference).transcribeInBrowser(blob, model, activeProfile)
             : await transcribeOnServer(blob, model.name, activeProfile),
         );
       }
@@ -154,10 +156,10 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   /** The generic model's answer for a take being taught (no profile: the take is judged as it is). */
   const hear = async (blob: Blob) =>
     inBrowser
-      ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(blob, model.id, setStatus)
+      ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(blob, model, setStatus)
       : await predictOnServer(blob, model.name);
   const adaptInBrowser = async (takes: { digit: number; blob: Blob }[]) =>
-    await (await import(INFERENCE_BUNDLE) as Inference).adaptInBrowser(takes, model.id, setStatus);
+    await (await import(INFERENCE_BUNDLE) as Inference).adaptInBrowser(takes, model, setStatus);
 
   const runExample = async (example: Example) => {
     if (busy || recording) return;
@@ -202,7 +204,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
         queue = queue.then(async () => {
           try {
             const p = inBrowser
-              ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(wav, model.id, setStatus, activeProfile)
+              ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(wav, model, setStatus, activeProfile)
               : await predictOnServer(wav, model.name, activeProfile);
             const latencyMs = performance.now() - wordEndedAt;
             setHeardLive((list) => [...list, { label: p.label, confidence: p.confidence, latencyMs }]);

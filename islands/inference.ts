@@ -13,6 +13,7 @@ import { adaptToTakes, decodeProfile, embeddingSize, encodeProfile, ProfileError
 import { parseRejectHead, rejectInputSize } from "../models/reject.ts";
 import { featureLength } from "../dsp/config.ts";
 import type { Classifier } from "../models/classifier.ts";
+import type { ModelChoice } from "./Recognizer.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
 import { transcribe, type Transcription } from "../models/transcribe.ts";
@@ -40,8 +41,9 @@ async function pickBackend(): Promise<string> {
 /** What the first run is doing, for the page to show (it downloads ~1.5 MB of model and starts a GPU backend). */
 export type Progress = (message: string) => void;
 
-/** `modelId` is name@version, as the page lists it; the files come from /models/<name>/. */
-export function loadModel(modelId: string, progress: Progress = () => {}): Promise<{ classifier: Classifier; backend: string }> {
+/** The model as the page lists it (name@version, and whether it has a refusal head); files from /models/<name>/. */
+export function loadModel(choice: ModelChoice, progress: Progress = () => {}): Promise<{ classifier: Classifier; backend: string }> {
+  const modelId = choice.id;
   const existing = loaded.get(modelId);
   if (existing) return existing;
   const loading = (async () => {
@@ -58,8 +60,8 @@ export function loadModel(modelId: string, progress: Progress = () => {}): Promi
         onProgress: (fraction) => progress(`Downloading the ${name} model (${backend.toUpperCase()})… ${Math.round(fraction * 100)}%`),
       }),
       fetch(`/models/${name}/features.json`).then((r) => r.json() as Promise<FeaturesFile>),
-      // The "not a digit" head, when the model has one (404 otherwise).
-      fetch(`/models/${name}/reject.json`).then((r) => (r.ok ? r.json() : null)),
+      // The "not a digit" head, when the model has one.
+      choice.refuses ? fetch(`/models/${name}/reject.json`).then((r) => r.json()) : null,
     ]);
     const classifier: Classifier = { model, features, identity: { name, version } };
     if (rejectJson) {
@@ -104,11 +106,11 @@ function readProfile(text: string, classifier: Classifier) {
 
 export async function predictInBrowser(
   blob: Blob,
-  modelName: string,
+  model: ModelChoice,
   progress: Progress = () => {},
   profile?: string,
 ): Promise<Prediction> {
-  const { classifier, backend } = await loadModel(modelName, progress);
+  const { classifier, backend } = await loadModel(model, progress);
   progress("Recognizing…");
   const started = performance.now();
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
@@ -116,8 +118,8 @@ export async function predictInBrowser(
   return { ...recognize(classifier, audio, performance.now() - started, options), backend };
 }
 
-export async function transcribeInBrowser(blob: Blob, modelName: string, profile?: string): Promise<Transcription> {
-  const { classifier } = await loadModel(modelName);
+export async function transcribeInBrowser(blob: Blob, model: ModelChoice, profile?: string): Promise<Transcription> {
+  const { classifier } = await loadModel(model);
   const started = performance.now();
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
   return transcribe(classifier, audio, performance.now() - started, profile ? readProfile(profile, classifier) : undefined);
@@ -126,10 +128,10 @@ export async function transcribeInBrowser(blob: Blob, modelName: string, profile
 /** The in-browser /adapt: the same adaptToTakes, on this browser's backend; the takes never leave the page. */
 export async function adaptInBrowser(
   takes: { digit: number; blob: Blob }[],
-  modelName: string,
+  model: ModelChoice,
   progress: Progress = () => {},
 ): Promise<Adaptation> {
-  const { classifier } = await loadModel(modelName, progress);
+  const { classifier } = await loadModel(model, progress);
   progress("Learning your voice…");
   const { config } = classifier.features;
   const views = [];

@@ -174,6 +174,7 @@ export function pageRoutes(served: ServedModels, config: ServerConfig) {
     models: served.models.map((m) => ({
       name: m.name,
       id: `${m.name}@${m.classifier.identity.version}`,
+      refuses: m.classifier.reject !== undefined,
       label: `${m.name} (${m.metrics?.training?.architecture === "dscnn" ? "CNN" : "MLP"}${
         m.metrics?.loso ? `, ${pct(m.metrics.loso.mean)} on unseen speakers` : ""
       })`,

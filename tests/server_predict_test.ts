@@ -7,7 +7,8 @@ import { clipPath, ffmpegEncode, FSDD, toolOrSkip } from "./helpers.ts";
 import { startServer } from "./server_helpers.ts";
 
 const HAVE_FFMPEG = toolOrSkip("ffmpeg");
-const server = await startServer({ MAX_BODY_BYTES: String(2 * 1024 * 1024), MAX_AUDIO_SECONDS: "20" });
+// MODELS pins the default to the MLP, whose answers these tests know; which model is the default is server_models_test's.
+const server = await startServer({ MAX_BODY_BYTES: String(2 * 1024 * 1024), MAX_AUDIO_SECONDS: "20", MODELS: "mlp,cnn" });
 // Deno's sanitizers would see the server's pipes as leaks of the first test; they belong to the whole file.
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const CLIPS = [["7_jackson_32.wav", 7], ["3_theo_2.wav", 3], ["0_george_4.wav", 0], ["9_yweweler_2.wav", 9], ["5_nicolas_0.wav", 5], [

@@ -115,7 +115,9 @@ Deno.test({
   name: "ui: recording from Chromium's fake microphone gives the right digit",
   fn: async () => {
     // The fake device loops its file: one digit, then silence long enough to stop before it comes round again.
-    const clip = await decodeAudio(await Deno.readFile(clipPath("4_nicolas_2.wav")));
+    // A take both models answer at >= 0.99 as WAV and as Opus: this is about the recording path, not a hard clip
+    // (4_nicolas_2, used before, is one the CNN is 54% sure of even as a clean WAV).
+    const clip = await decodeAudio(await Deno.readFile(clipPath("4_george_0.wav")));
     const at48k = resample(clip.samples, 8000, 48000);
     const file = new Float32Array(48000 * 6);
     file.set(at48k, 48000 * 0.3);
