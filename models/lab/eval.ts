@@ -95,6 +95,8 @@ await initTf();
 const classifier = await loadClassifier(args.model);
 const { config, stats } = classifier.features;
 const metrics = await readMetrics(args.model);
+/** What metrics.json held when this run started: parts this run does not measure are not written back. */
+const atStart = { ...metrics };
 const clips = listClips(args.data);
 const { test } = officialSplit(clips);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -216,7 +218,16 @@ if (args.loso) {
   metrics.loso = loso;
   if (write) await writeLosoPlots(args.model, loso);
 }
-if (write) await writeMetrics(args.model, metrics);
+// Read again and merge: another eval of this model (--enroll, --strings, --reject run side by side) may have written
+// its part meanwhile; this run writes only what it measured.
+if (write) {
+  const measured = ["official", "loso", "enroll", "strings", "reject"] as const;
+  const fresh = await readMetrics(args.model);
+  for (const key of measured) {
+    if (metrics[key] !== undefined && metrics[key] !== atStart[key]) Object.assign(fresh, { [key]: metrics[key] });
+  }
+  await writeMetrics(args.model, fresh);
+}
 
 /** For each held-out speaker: train the recipe on the other speakers' clips only, test on all of this speaker's. */
 async function runFolds(
