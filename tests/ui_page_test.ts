@@ -86,8 +86,7 @@ Deno.test({
     assert.equal(await page.locator("canvas.spectrogram").count(), 1);
     assert.equal(predictCalls.length, 1);
     await page.screenshot({ path: `${OUT}/ui_result.png`, fullPage: true });
-    // The README's picture (static/screenshot.png) is this file, copied by hand when the page changes.
-    await page.locator(".recognizer").screenshot({ path: `${OUT}/readme_screenshot.png` });
+    await page.locator(".recognizer").screenshot({ path: `${OUT}/recognizer.png` });
     assert.deepEqual(problems, []);
     await page.close();
   },

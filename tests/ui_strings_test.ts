@@ -49,6 +49,8 @@ Deno.test({
       assert.equal(await page.locator(".segments li").count(), 3);
       assert.match(await page.locator("canvas.waveform").getAttribute("aria-label") ?? "", new RegExp(expected.digits.join(" ")));
       await page.screenshot({ path: `${OUT}/string.png`, fullPage: true });
+      // The README's picture (static/screenshot.png) is this one, copied by hand when the page changes.
+      await page.locator(".recognizer").screenshot({ path: `${OUT}/readme_screenshot.png` });
     } finally {
       await browser.close();
     }

@@ -77,8 +77,8 @@ export function makeString(
   let at = 0;
   for (const part of parts) (joined.set(part, at), at += part.length);
   const speechPower = 10 ** (-20 / 10); // the level every digit was brought to
-  const kind = Deno.env.get("NOISE");
-  const noise = (kind ? kind === "white" : random() < 0.5) ? whiteNoise(joined.length, random) : pinkNoise(joined.length, random);
+  const white = options.noise ? options.noise === "white" : random() < 0.5;
+  const noise = white ? whiteNoise(joined.length, random) : pinkNoise(joined.length, random);
   const samples = addNoise(joined, noise, uniform(random, options.snrDb[0], options.snrDb[1]), speechPower);
   return { samples, digits: chosen.map((c) => c.digit), minPauseS: Number.isFinite(minPauseS) ? minPauseS : 0, spans };
 }
