@@ -40,6 +40,7 @@ function assertPrediction(json: PredictionJson, digit: number, label: string) {
     "audio",
     "confidence",
     "digit",
+    "label",
     "model",
     "probabilities",
     "speech",
