@@ -356,8 +356,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
             })
           }
         <p class="hint credits">Real voices: six speakers of <a href="https://github.com/soerenab/AudioMNIST">AudioMNIST</a> (Becker et al. 2018, MIT
-          licence; five men, one woman, none a native English speaker) and four test takes of the
-          <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (CC BY-SA 4.0). Synthetic voices:
+          licence; five men, one woman, none a native English speaker) and four test takes of the <a href="https://github.com/Jakobovski/free-spoken-digit-dataset">Free Spoken Digit Dataset</a> (CC BY-SA 4.0). Synthetic voices:
           made by this project with espeak-ng and flite. Some real ones are answered wrongly: that is the honest picture.</p></div>`}
         </section>
       <section class="panel output-panel" aria-labelledby="output-title" aria-live="polite" ref=${resultPanel}>
