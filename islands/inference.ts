@@ -9,9 +9,8 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { isWav, readWav } from "../dsp/wav.ts";
 import { type Adaptation, PredictError } from "./api.ts";
 import { featuresFromAudio } from "../dsp/index.ts";
-import { adaptToTakes, decodeProfile, embeddingSize, encodeProfile, ProfileError } from "../models/profile.ts";
-import { parseRejectHead, rejectInputSize } from "../models/reject.ts";
-import { featureLength } from "../dsp/config.ts";
+import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../models/profile.ts";
+import { rejectHeadFor } from "../models/reject.ts";
 import type { Classifier } from "../models/classifier.ts";
 import type { ModelChoice } from "./Recognizer.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
@@ -64,10 +63,7 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
       choice.refuses ? fetch(`/models/${name}/reject.json`).then((r) => r.json()) : null,
     ]);
     const classifier: Classifier = { model, features, identity: { name, version } };
-    if (rejectJson) {
-      const size = rejectInputSize(embeddingSize(classifier), featureLength(features.config));
-      classifier.reject = parseRejectHead(rejectJson, modelId, size);
-    }
+    if (rejectJson) classifier.reject = rejectHeadFor(rejectJson, classifier);
     return { classifier, backend };
   })().catch((e) => {
     loaded.delete(modelId); // a failed start (network, backend) is tried again on the next submit

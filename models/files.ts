@@ -8,9 +8,7 @@
  */
 import { tf } from "./tfjs.ts";
 import { type Classifier } from "./classifier.ts";
-import { embeddingSize } from "./profile.ts";
-import { parseRejectHead, type RejectHead, rejectInputSize } from "./reject.ts";
-import { featureLength } from "../dsp/config.ts";
+import { type RejectHead, rejectHeadFor } from "./reject.ts";
 import { type FeaturesFile, float32ToFloat16Bits, type ModelIdentity } from "./model_format.ts";
 
 type Quantization = { dtype: "float16" } | { dtype: "uint8"; min: number; scale: number };
@@ -132,8 +130,7 @@ async function readRejectHead(dir: string, classifier: Classifier): Promise<Reje
     return undefined;
   }
   try {
-    const id = `${classifier.identity.name}@${classifier.identity.version}`;
-    return parseRejectHead(JSON.parse(text), id, rejectInputSize(embeddingSize(classifier), featureLength(classifier.features.config)));
+    return rejectHeadFor(JSON.parse(text), classifier);
   } catch (e) {
     console.warn(`${dir}: no "not a digit" refusal: ${(e as Error).message}`);
     return undefined;

@@ -27,6 +27,9 @@ export interface ModelIdentity {
   version: string;
 }
 
+/** name@version: how answers, profiles and refusal heads name the model they belong to. */
+export const modelId = (identity: ModelIdentity): string => `${identity.name}@${identity.version}`;
+
 /** IEEE 754 half precision from single precision (round to nearest even), as a uint16 bit pattern. */
 export function float32ToFloat16Bits(value: number): number {
   const f32 = new Float32Array([value]);

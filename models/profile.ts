@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../dsp/features.ts";
 import { argmax, type Classifier } from "./classifier.ts";
+import { modelId } from "./model_format.ts";
 
 /** How strongly a profile's prototypes speak (stored in features.json as `profile`; chosen on unseen speakers). */
 export interface ProfileSettings {
@@ -168,7 +169,7 @@ export function adaptToTakes(
   classifier: Classifier,
   takes: { digit: number; views: Float32Array[] }[],
 ): { profile: Profile; heard: HeardTake[] } {
-  const model = `${classifier.identity.name}@${classifier.identity.version}`;
+  const model = modelId(classifier.identity);
   const embedded = embedClips(classifier, takes.map((t) => t.views));
   const labelled = takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding }));
   const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
@@ -218,7 +219,7 @@ export function decodeProfile(text: string, classifier: Classifier): Profile {
     throw bad("not a profile string (it should be the text /adapt returned, unchanged)");
   }
   if (parsed === null || typeof parsed !== "object" || parsed.format !== PROFILE_FORMAT) throw bad(`not in the format ${PROFILE_FORMAT}`);
-  const model = `${classifier.identity.name}@${classifier.identity.version}`;
+  const model = modelId(classifier.identity);
   if (typeof parsed.model !== "string") throw bad("it names no model");
   if (parsed.model !== model) {
     throw new ProfileError(

@@ -6,6 +6,7 @@ import { extractFeatures, findUtterances, resample } from "../dsp/index.ts";
 import { argmax, type Classifier, classifyClips } from "./classifier.ts";
 import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
 import { rejectInput, unknownProbability } from "./reject.ts";
+import { modelId } from "./model_format.ts";
 
 export interface DecodedInput {
   /** Mono samples at `sampleRate`. */
@@ -142,7 +143,7 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
       inference: round(done - featured, 3),
       total: round(decodeMs + done - started, 3),
     },
-    model: `${classifier.identity.name}@${classifier.identity.version}`,
+    model: modelId(classifier.identity),
   };
   if (generic) {
     const genericDigit = argmax(generic);

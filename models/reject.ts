@@ -7,6 +7,11 @@
  * reject.json in the model folder. The ten digit probabilities keep their meaning: the head only adds
  * "unknown" beside them. Shared by the server and the browser.
  */
+import { featureLength } from "../dsp/config.ts";
+import type { Classifier } from "./classifier.ts";
+import { modelId } from "./model_format.ts";
+import { embeddingSize } from "./profile.ts";
+
 export const REJECT_FORMAT = "spoken-digits-reject/1";
 
 export interface RejectHead {
@@ -70,6 +75,12 @@ export function unknownProbability(head: RejectHead, input: Float32Array): numbe
     if (h > 0) z += head.w2[j] * h;
   }
   return 1 / (1 + Math.exp(-z));
+}
+
+/** reject.json's contents checked against the classifier it sits beside (its weights' version, its input size). */
+export function rejectHeadFor(json: unknown, classifier: Classifier): RejectHead {
+  const size = rejectInputSize(embeddingSize(classifier), featureLength(classifier.features.config));
+  return parseRejectHead(json, modelId(classifier.identity), size);
 }
 
 /** Reads reject.json's contents; throws with a message when it is not a head for `model` of input size `size`. */

@@ -8,6 +8,7 @@ import { AudioError } from "../dsp/errors.ts";
 import type { Classifier } from "./classifier.ts";
 import type { Profile } from "./profile.ts";
 import { audioSummary, type DecodedInput, judgeClips, labelFields, round } from "./recognize.ts";
+import { modelId } from "./model_format.ts";
 
 export interface Segment {
   /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
@@ -81,7 +82,7 @@ export function transcribe(
       inference: round(done - featured, 3),
       total: round(decodeMs + done - started, 3),
     },
-    model: `${classifier.identity.name}@${classifier.identity.version}`,
+    model: modelId(classifier.identity),
     ...(profile ? { profile: true } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { tf } from "../models/tfjs.ts";
 import type { ServedModels } from "../models/served.ts";
+import { modelId } from "../models/model_format.ts";
 
 export function healthRoutes(served: ServedModels, runtime: { backend: string; simd: boolean }) {
   const { identity } = served.default.classifier;
@@ -12,7 +13,7 @@ export function healthRoutes(served: ServedModels, runtime: { backend: string; s
     c.json({
       status: "ok",
       /** The default model, name@version. */
-      model: `${identity.name}@${identity.version}`,
+      model: modelId(identity),
       /** Every model `?model=` takes, the default first. */
       models: served.models.map((m) => m.name),
       backend: runtime.backend,

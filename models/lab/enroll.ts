@@ -9,7 +9,7 @@
 import { extractFeatures } from "../../dsp/features.ts";
 import { seededRandom, shuffle } from "../../dsp/random.ts";
 import { loadClassifier } from "../files.ts";
-import { argmax } from "../model_format.ts";
+import { argmax, modelId } from "../model_format.ts";
 import { applyProfile, embedClips, type Embedded, makeProfile, type ProfileSettings } from "../profile.ts";
 import { loadAudio } from "./training.ts";
 
@@ -114,7 +114,7 @@ export async function evaluateEnrollment(
     const own = clips.filter((c) => c.speaker === speaker);
     const audio = await loadAudio(own.map((c) => c.path), classifier.features.config.sampleRate);
     const embedded = embedClips(classifier, audio.map((a) => extractFeatures(a, classifier.features.config).views));
-    const model = `${classifier.identity.name}@${classifier.identity.version}`;
+    const model = modelId(classifier.identity);
     ks.forEach((k, j) => scores[j].set(speaker, scoreSpeaker(own, embedded, k, grid, model, 1000 + k)));
     classifier.model.dispose();
     console.log(`  enrolled ${speaker} (${own.length} clips)`);

@@ -18,6 +18,7 @@ import { POOL, REJECT_FORMAT, type RejectHead, rejectInput, unknownProbability }
 import type { Clip } from "./fsdd.ts";
 import { listWordClips, madeFromDigits, notSpeech } from "./nondigits.ts";
 import { DEFAULT_TRAIN, loadAudio, loadVoices } from "./training.ts";
+import { modelId } from "../model_format.ts";
 
 /** Share of a held-out validation speaker's digits the refusal point may refuse. */
 export const MAX_DIGITS_REFUSED = 0.02;
@@ -198,7 +199,7 @@ async function headFor(
     sampleRate,
     2,
   );
-  const model = `${classifier.identity.name}@${classifier.identity.version}`;
+  const model = modelId(classifier.identity);
   const head = trainHead(inputs(classifier, negatives), inputs(classifier, digits), model);
   const validation = inputs(classifier, validationDigits).map((x) => unknownProbability(head, x));
   return { ...head, threshold: thresholdFor(validation) };
@@ -264,7 +265,7 @@ export async function evaluateReject(clips: Clip[], foldsDir: string, voicesDir:
     }
     // A fold measured before (by an earlier run, for the same fold weights) is read back, not redone.
     const cache = `${foldsDir}/${held}/reject_score.json`;
-    const id = `${classifier.identity.name}@${classifier.identity.version} ${HEAD_RECIPE}`;
+    const id = `${modelId(classifier.identity)} ${HEAD_RECIPE}`;
     const cached = readCache(cache, id);
     const { score, scores } = cached ?? await measureFold(classifier, clips, speakers, held, voicesDir);
     if (!cached) await Deno.writeTextFile(cache, JSON.stringify({ model: id, score, scores }));
