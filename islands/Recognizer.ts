@@ -29,8 +29,11 @@ export interface ModelChoice {
   /** name@version. */
   id: string;
   label: string;
-  /** Whether its folder has a "not a digit" head (reject.json) for the in-browser mode to load. */
-  refuses: boolean;
+  /**
+   * Whether its folder has a "not a digit" head (reject.json) for the in-browser mode to load. A network with
+   * "not a digit" as an 11th class needs none: its own output says it.
+   */
+  rejectHead: boolean;
 }
 
 export interface RecognizerProps {

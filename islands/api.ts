@@ -1,5 +1,9 @@
-/** The island's view of the API: /predict, /transcribe and /adapt, and their errors in plain words. */
+/**
+ * The island's view of the API: /predict, /transcribe and /adapt, and their errors in plain words. Paths, fields
+ * and parameters come from routes/contract.ts, which the route definitions (and so /openapi.json) are built from.
+ */
 import type { Prediction } from "../models/recognize.ts";
+import { AUDIO_FIELD, INCLUDE_SPECTROGRAM, PATHS, PROFILE_FIELD, QUERY } from "../routes/contract.ts";
 import type { HeardTake } from "../models/profile.ts";
 import type { Transcription } from "../models/transcribe.ts";
 
@@ -39,17 +43,20 @@ async function answer<T>(response: Response): Promise<T> {
 function audioRequest(audio: Blob, profile?: string): RequestInit {
   if (!profile) return { method: "POST", body: audio, headers: { "content-type": audio.type || "application/octet-stream" } };
   const body = new FormData();
-  body.append("audio", audio, "audio");
-  body.append("profile", profile);
+  body.append(AUDIO_FIELD, audio, "audio");
+  body.append(PROFILE_FIELD, profile);
   return { method: "POST", body };
 }
 
+const url = (path: string, query: Record<string, string>) => `${path}?${new URLSearchParams(query)}`;
+
 export async function predictOnServer(audio: Blob, model: string, profile?: string): Promise<Prediction> {
-  return answer(await fetch(`/predict?include=spectrogram&model=${encodeURIComponent(model)}`, audioRequest(audio, profile)));
+  const query = { [QUERY.include]: INCLUDE_SPECTROGRAM, [QUERY.model]: model };
+  return answer(await fetch(url(PATHS.predict, query), audioRequest(audio, profile)));
 }
 
 export async function transcribeOnServer(audio: Blob, model: string, profile?: string): Promise<Transcription> {
-  return answer(await fetch(`/transcribe?model=${encodeURIComponent(model)}`, audioRequest(audio, profile)));
+  return answer(await fetch(url(PATHS.transcribe, { [QUERY.model]: model }), audioRequest(audio, profile)));
 }
 
 /** The /adapt answer (routes/adapt.ts). */
@@ -63,5 +70,5 @@ export interface Adaptation {
 export async function adaptOnServer(takes: { digit: number; blob: Blob }[], model: string): Promise<Adaptation> {
   const form = new FormData();
   takes.forEach(({ digit, blob }, i) => form.append(String(digit), blob, `take${i}.wav`));
-  return answer(await fetch(`/adapt?model=${encodeURIComponent(model)}`, { method: "POST", body: form }));
+  return answer(await fetch(url(PATHS.adapt, { [QUERY.model]: model }), { method: "POST", body: form }));
 }

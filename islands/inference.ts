@@ -60,7 +60,7 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
       }),
       fetch(`/models/${name}/features.json`).then((r) => r.json() as Promise<FeaturesFile>),
       // The "not a digit" head, when the model has one.
-      choice.refuses ? fetch(`/models/${name}/reject.json`).then((r) => r.json()) : null,
+      choice.rejectHead ? fetch(`/models/${name}/reject.json`).then((r) => r.json()) : null,
     ]);
     const classifier: Classifier = { model, features, identity: { name, version } };
     if (rejectJson) classifier.reject = rejectHeadFor(rejectJson, classifier);

@@ -17,29 +17,69 @@ export interface Classifier {
   reject?: RejectHead;
 }
 
-/** Probabilities of digits 0-9 for each un-normalized feature vector. All tensors are freed before return. */
-export function classify(classifier: Classifier, vectors: Float32Array[]): Float32Array[] {
+/** Outputs of the network: 10 (the digits) or 11 (the digits and "not a digit", class 10, trained in). */
+export function outputClasses(classifier: Classifier): number {
+  return classifier.model.outputs[0].shape[1] as number;
+}
+
+/** Whether the network itself was trained to say "not a digit" (an 11th class). */
+export const hasUnknownClass = (classifier: Classifier) => outputClasses(classifier) === 11;
+
+/** The network's raw output rows (all its classes) for un-normalized feature vectors. All tensors are freed. */
+export function networkOutputs(classifier: Classifier, vectors: Float32Array[]): Float32Array[] {
   if (vectors.length === 0) return [];
   const width = vectors[0].length;
+  const classes = outputClasses(classifier);
   const batch = new Float32Array(vectors.length * width);
   vectors.forEach((v, i) => batch.set(normalize(v, classifier.features.stats), i * width));
-  const probabilities = tf.tidy(() => {
+  const outputs = tf.tidy(() => {
     const input = tf.tensor2d(batch, [vectors.length, width]);
     return (classifier.model.predict(input) as tf.Tensor).dataSync() as Float32Array;
   });
-  return vectors.map((_, i) => probabilities.slice(i * 10, (i + 1) * 10));
+  return vectors.map((_, i) => outputs.slice(i * classes, (i + 1) * classes));
+}
+
+/** A clip's answer: the ten digit probabilities (sum 1) and, from an 11-class network, P(not a digit). */
+export interface ClipAnswer {
+  probabilities: Float32Array;
+  unknown?: number;
 }
 
 /**
- * Probabilities of digits 0-9 for each clip, given as its feature views (Features.views): the mean of the
- * model's answers over a clip's views, all clips in one batch.
+ * An output row (or a mean of rows) as digits and "unknown": an 11-class network's digit probabilities are
+ * renormalized over the ten, so that `probabilities` means the same for every model (which digit, if a digit).
  */
-export function classifyClips(classifier: Classifier, clips: Float32Array[][]): Float32Array[] {
-  const answers = classify(classifier, clips.flat());
+export function splitOutput(row: Float32Array): ClipAnswer {
+  if (row.length === 10) return { probabilities: row };
+  const unknown = row[10];
+  const rest = Math.max(1 - unknown, 1e-12);
+  return { probabilities: row.slice(0, 10).map((p) => p / rest), unknown };
+}
+
+/** Probabilities of digits 0-9 for each un-normalized feature vector. All tensors are freed before return. */
+export function classify(classifier: Classifier, vectors: Float32Array[]): Float32Array[] {
+  return networkOutputs(classifier, vectors).map((row) => splitOutput(row).probabilities);
+}
+
+/** The mean of each clip's output rows over its views (all rows of all clips in `rows`, in order). */
+export function meanOverViews(rows: Float32Array[], clips: Float32Array[][]): Float32Array[] {
   let next = 0;
   return clips.map((views) => {
-    const mean = new Float32Array(10);
-    for (let v = 0; v < views.length; v++) answers[next++].forEach((p, d) => (mean[d] += p / views.length));
+    const mean = new Float32Array(rows[next]?.length ?? 10);
+    for (let v = 0; v < views.length; v++) rows[next++].forEach((p, d) => (mean[d] += p / views.length));
     return mean;
   });
+}
+
+/**
+ * Each clip's answer, given as its feature views (Features.views): the mean of the network's outputs over a
+ * clip's views, all clips in one batch, split into digits and "unknown".
+ */
+export function answerClips(classifier: Classifier, clips: Float32Array[][]): ClipAnswer[] {
+  return meanOverViews(networkOutputs(classifier, clips.flat()), clips).map(splitOutput);
+}
+
+/** Probabilities of digits 0-9 for each clip (its feature views): answerClips without "unknown". */
+export function classifyClips(classifier: Classifier, clips: Float32Array[][]): Float32Array[] {
+  return answerClips(classifier, clips).map((a) => a.probabilities);
 }

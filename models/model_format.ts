@@ -19,6 +19,11 @@ export interface FeaturesFile {
   stats: FeatureStats;
   /** How a speaker profile weighs in (models/profile.ts); absent: DEFAULT_PROFILE_SETTINGS. */
   profile?: ProfileSettings;
+  /**
+   * An 11-class network's refusal point: "not a digit" >= threshold is refused; null: no refusal unless the
+   * caller asks for it (?reject=P). measuredThreshold: the point measured on held-out speakers (models/lab/unknown_class.ts).
+   */
+  refusal?: { threshold: number | null; measuredThreshold?: number };
 }
 
 export interface ModelIdentity {

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../dsp/features.ts";
-import { argmax, type Classifier } from "./classifier.ts";
+import { argmax, type Classifier, meanOverViews, outputClasses, splitOutput } from "./classifier.ts";
 import { modelId } from "./model_format.ts";
 
 /** How strongly a profile's prototypes speak (stored in features.json as `profile`; chosen on unseen speakers). */
@@ -73,6 +73,8 @@ function embedder(model: tf.LayersModel): tf.LayersModel {
 export interface Embedded {
   /** Generic probabilities of 0-9, the mean over the clip's views (as classifyClips). */
   probabilities: Float32Array;
+  /** From an 11-class network: P(not a digit), as answerClips. */
+  unknown?: number;
   /** Unit-length mean embedding over the views. */
   embedding: Float32Array;
 }
@@ -88,15 +90,16 @@ export function embedClips(classifier: Classifier, clips: Float32Array[][]): Emb
     const [e, p] = embedder(classifier.model).predict(tf.tensor2d(batch, [vectors.length, width])) as tf.Tensor[];
     return [e.dataSync() as Float32Array, p.dataSync() as Float32Array, e.shape[1] as number];
   });
+  const classes = outputClasses(classifier);
+  const rows = vectors.map((_, i) => probabilities.subarray(i * classes, (i + 1) * classes));
+  const answers = meanOverViews(rows, clips).map(splitOutput);
   let next = 0;
-  return clips.map((views) => {
-    const probs = new Float32Array(10);
+  return clips.map((views, c) => {
     const embedding = new Float32Array(dim);
     for (let v = 0; v < views.length; v++, next++) {
-      for (let d = 0; d < 10; d++) probs[d] += probabilities[next * 10 + d] / views.length;
       for (let k = 0; k < dim; k++) embedding[k] += embeddings[next * dim + k];
     }
-    return { probabilities: probs, embedding: unit(embedding) };
+    return { ...answers[c], embedding: unit(embedding) };
   });
 }
 

@@ -3,7 +3,7 @@
  * (islands/inference.ts) both call this, so the JSON contract and its rounding are defined once.
  */
 import { extractFeatures, findUtterances, resample } from "../dsp/index.ts";
-import { argmax, type Classifier, classifyClips } from "./classifier.ts";
+import { answerClips, argmax, type Classifier } from "./classifier.ts";
 import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
 import { rejectInput, unknownProbability } from "./reject.ts";
 import { modelId } from "./model_format.ts";
@@ -18,12 +18,16 @@ export interface DecodedInput {
   sourceRate?: number;
 }
 
+/** What an answer's "label" may be: a digit, or "unknown" (not a digit). */
+export const LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "unknown"] as const;
+export type Label = typeof LABELS[number];
+
 /** The /predict JSON. Field names are a contract with clients: change none of them. */
 export interface Prediction {
   /** The digit, or null when the clip is judged not a digit (label "unknown"). */
   digit: number | null;
   /** "0".."9", or "unknown" (not a digit). */
-  label: string;
+  label: Label;
   /** Probability of the answered label: of the digit, or of "not a digit". */
   confidence: number;
   /** Probability (0-1) that the clip is not a digit at all; only from a model with a refusal head. */
@@ -39,7 +43,7 @@ export interface Prediction {
   /** Only when asked for: the log-mel (dB) the model judged, time-major. */
   spectrogram?: { frames: number; bins: number; db: number[]; hop_s: number };
   /** Only with a speaker profile: true, and what the generic model alone would have answered. */
-  profile?: boolean;
+  profile?: true;
   generic?: { digit: number; confidence: number };
   /** Set by the in-browser mode: the tfjs backend that ran. */
   backend?: string;
@@ -71,21 +75,25 @@ export interface Judgement {
   probabilities: Float32Array;
   /** With a profile: what the model alone answered. */
   generic?: Float32Array;
-  /** With a refusal head: the probability that the clip is not a digit (from the generic answer). */
+  /** From an 11-class network or a refusal head: the probability that the clip is not a digit (generic answer). */
   unknown?: number;
 }
 
 /**
- * Judges each clip (its feature views). /predict and /transcribe both go through here. The embedding is
- * computed only when a profile or the refusal head needs it.
+ * Judges each clip (its feature views). /predict and /transcribe both go through here. "Not a digit" comes
+ * from the network's own 11th class, or else from a refusal head beside it (reject.json). The embedding is
+ * computed only when a profile or a refusal head needs it.
  */
 export function judgeClips(classifier: Classifier, clips: Float32Array[][], profile?: Profile): Judgement[] {
   const head = classifier.reject;
-  if (!profile && !head) return classifyClips(classifier, clips).map((probabilities) => ({ probabilities }));
+  const withUnknown = ({ probabilities, unknown }: { probabilities: Float32Array; unknown?: number }) =>
+    unknown === undefined ? { probabilities } : { probabilities, unknown };
+  if (!profile && !head) return answerClips(classifier, clips).map(withUnknown);
   const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
   return embedClips(classifier, clips).map((e, i) => ({
     probabilities: profile ? applyProfile(profile, e, settings) : e.probabilities,
     ...(profile ? { generic: e.probabilities } : {}),
+    ...(e.unknown !== undefined ? { unknown: e.unknown } : {}),
     ...(head ? { unknown: unknownProbability(head, rejectInput(e.embedding, e.probabilities, clips[i][0])) } : {}),
   }));
 }
@@ -96,8 +104,14 @@ export function judgeClips(classifier: Classifier, clips: Float32Array[][], prof
  */
 export function refused(judgement: Judgement, classifier: Classifier, reject?: number | "off"): boolean {
   if (judgement.unknown === undefined || reject === "off") return false;
-  const point = reject ?? classifier.reject?.threshold ?? null;
+  const point = reject ?? defaultRefusalPoint(classifier);
   return point !== null && judgement.unknown >= point;
+}
+
+/** The model's own refusal point (null: refusal off unless asked for): its refusal head's, or its 11th class's. */
+export function defaultRefusalPoint(classifier: Classifier): number | null {
+  if (classifier.reject) return classifier.reject.threshold;
+  return classifier.features?.refusal?.threshold ?? null;
 }
 
 /** The label fields of an answer: digit, label, confidence (of the label) and unknown. */
@@ -107,7 +121,7 @@ export function labelFields(judgement: Judgement, classifier: Classifier, reject
   const no = refused(judgement, classifier, reject);
   return {
     digit: no ? null : best,
-    label: no ? "unknown" : String(best),
+    label: no ? "unknown" : LABELS[best],
     confidence: round(no ? unknown! : probabilities[best], 6),
     ...(unknown === undefined ? {} : { unknown: round(unknown, 6) }),
   };

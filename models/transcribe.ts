@@ -7,12 +7,12 @@ import { extractFeatures, findUtterances, resample, type SpeechSegment } from ".
 import { AudioError } from "../dsp/errors.ts";
 import type { Classifier } from "./classifier.ts";
 import type { Profile } from "./profile.ts";
-import { audioSummary, type DecodedInput, judgeClips, labelFields, round } from "./recognize.ts";
+import { audioSummary, type DecodedInput, judgeClips, type Label, labelFields, round } from "./recognize.ts";
 import { modelId } from "./model_format.ts";
 
 export interface Segment {
   /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
-  label: string;
+  label: Label;
   digit: number | null;
   confidence: number;
   unknown?: number;
@@ -29,7 +29,7 @@ export interface Transcription {
   audio: { format: string; sample_rate: number; channels: number; duration_s: number };
   timing_ms: { decode: number; segment: number; features: number; inference: number; total: number };
   model: string;
-  profile?: boolean;
+  profile?: true;
 }
 
 export function transcribe(

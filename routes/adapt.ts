@@ -3,7 +3,6 @@
  * profile string for /predict's "profile" field. Stateless: the server keeps nothing; the profile holds one
  * prototype per digit (models/profile.ts), so it is small and says nothing a listener could play back.
  */
-import { Hono } from "hono";
 import { AudioError } from "../dsp/errors.ts";
 import { featuresFromAudio } from "../dsp/index.ts";
 import { adaptToTakes, encodeProfile, MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
@@ -12,6 +11,7 @@ import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { ApiError, FROM_AUDIO } from "./errors.ts";
 import { pickModel } from "./predict.ts";
+import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
 interface Take {
   digit: number;
@@ -41,9 +41,9 @@ async function readTakes(req: Request, limits: BodyLimits): Promise<Take[]> {
   return takes;
 }
 
-export function adaptRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
-  return new Hono().post("/adapt", async (c) => {
-    const { classifier } = pickModel(served, c.req.query("model"));
+export function adaptRoutes(definitions: ApiDefinitions, served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+  return apiApp().openapi(definitions.adapt, async (c) => {
+    const { classifier } = pickModel(served, c.req.valid("query").model);
     const takes = await readTakes(c.req.raw, limits);
     const views: Float32Array[][] = [];
     for (const { digit, take, file } of takes) {
@@ -61,6 +61,6 @@ export function adaptRoutes(served: ServedModels, decoder: AudioDecoder, limits:
       }
     }
     const { profile, heard } = adaptToTakes(classifier, takes.map((t, i) => ({ digit: t.digit, views: views[i] })));
-    return c.json({ profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard });
+    return c.json({ profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard }, 200);
   });
 }

@@ -1,5 +1,4 @@
 /** The Hono app: sub-apps mounted in one place, request log, security headers, CORS when asked, errors as JSON. */
-import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { ServedModels } from "../models/served.ts";
@@ -8,7 +7,8 @@ import type { AudioDecoder } from "./decoding.ts";
 import { adaptRoutes } from "./adapt.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
-import { openApiRoutes } from "./openapi.ts";
+import { openApiDocument, openApiRoutes } from "./openapi.ts";
+import { apiApp, apiDefinitions } from "./definitions.ts";
 import { pageRoutes } from "./page.ts";
 import { predictRoutes } from "./predict.ts";
 import { staticFile, staticFolder } from "./static.ts";
@@ -44,7 +44,14 @@ export function createApp(
   config: ServerConfig,
   runtime: { backend: string; simd: boolean },
 ) {
-  const app = new Hono();
+  // An OpenAPIHono: the sub-apps' route definitions merge into it, and /openapi.json is its document.
+  const app = apiApp();
+  const definitions = apiDefinitions({
+    models: served.models.map((m) => m.name),
+    maxBodyBytes: config.maxBodyBytes,
+    bodyTimeoutS: config.bodyTimeoutS,
+    maxAudioSeconds: config.maxAudioSeconds,
+  });
   if (config.logRequests) {
     app.use(async (c, next) => {
       const started = performance.now();
@@ -58,11 +65,11 @@ export function createApp(
     app.use(cors({ origin: origins, allowMethods: ["GET", "POST", "OPTIONS"] }));
   }
   const limits = { maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutS * 1000 };
-  app.route("/", predictRoutes(served, decoder, limits));
-  app.route("/", adaptRoutes(served, decoder, limits));
-  app.route("/", healthRoutes(served, runtime));
-  app.route("/", openApiRoutes(config, served));
-  app.route("/", pageRoutes(served, config));
+  app.route("/", predictRoutes(definitions, served, decoder, limits));
+  app.route("/", adaptRoutes(definitions, served, decoder, limits));
+  app.route("/", healthRoutes(definitions, served, runtime));
+  app.route("/", openApiRoutes(definitions, () => openApiDocument(app)));
+  app.route("/", pageRoutes(definitions, served, config));
   app.route("/", staticFile("/favicon.ico", "static/favicon.svg"));
   // Each model's folder for in-browser inference and its plots; /model is the default one.
   for (const model of served.models) app.route("/", staticFolder(`/models/${model.name}`, model.dir));
@@ -81,7 +88,7 @@ export function createApp(
 }
 
 /** The methods some route (not middleware) answers on `path`: the Allow header of a 405. GET implies HEAD. */
-function allowedMethods(app: Hono, path: string): string[] {
+function allowedMethods(app: { router: { match(method: string, path: string): unknown } }, path: string): string[] {
   const allowed = METHODS.filter((method) => {
     const [matches] = app.router.match(method, path) as unknown as [[[unknown, { method: string }], unknown][]];
     return matches.some(([[, route]]) => route.method !== "ALL");

@@ -2,22 +2,25 @@
  * GET /health: liveness plus what is serving (the Docker HEALTHCHECK and load balancers call it).
  * `tensors` is tfjs's live tensor count: constant between requests, or something leaks.
  */
-import { Hono } from "hono";
 import { tf } from "../models/tfjs.ts";
 import type { ServedModels } from "../models/served.ts";
 import { modelId } from "../models/model_format.ts";
+import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
-export function healthRoutes(served: ServedModels, runtime: { backend: string; simd: boolean }) {
+export function healthRoutes(definitions: ApiDefinitions, served: ServedModels, runtime: { backend: string; simd: boolean }) {
   const { identity } = served.default.classifier;
-  return new Hono().get("/health", (c) =>
-    c.json({
-      status: "ok",
-      /** The default model, name@version. */
-      model: modelId(identity),
-      /** Every model `?model=` takes, the default first. */
-      models: served.models.map((m) => m.name),
-      backend: runtime.backend,
-      simd: runtime.simd,
-      tensors: tf.memory().numTensors,
-    }));
+  return apiApp().openapi(definitions.health, (c) =>
+    c.json(
+      {
+        status: "ok",
+        /** The default model, name@version. */
+        model: modelId(identity),
+        /** Every model `?model=` takes, the default first. */
+        models: served.models.map((m) => m.name),
+        backend: runtime.backend,
+        simd: runtime.simd,
+        tensors: tf.memory().numTensors,
+      } as const,
+      200,
+    ));
 }

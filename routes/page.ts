@@ -2,13 +2,14 @@
  * GET /: the page, rendered on the server (Fresh-style). Everything here is static HTML except the
  * Recognizer island, which is rendered too and then hydrated by static/build/islands.js.
  */
-import { Hono } from "hono";
 import { render } from "preact-render-to-string";
 import { html } from "../islands/html.ts";
 import { type Example, Recognizer, type RecognizerProps } from "../islands/Recognizer.ts";
 import type { MetricsFile } from "../models/lab/report.ts";
 import type { ServedModel, ServedModels } from "../models/served.ts";
 import type { ServerConfig } from "./config.ts";
+import { AUDIO_FIELD, PATHS, PROFILE_FIELD } from "./contract.ts";
+import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
 /** A server-rendered island: its HTML now, its props for hydration later. */
 function Island({ name, props, children }: { name: string; props: RecognizerProps; children: unknown }) {
@@ -103,11 +104,12 @@ function ModelPanel({ models }: { models: ServedModel[] }) {
 const LOCAL_ORIGIN = "http://localhost:7860";
 /** A clip the repository ships, so the snippets run as pasted from a clone. */
 const EXAMPLE_FILE = "static/examples/7_flite-kal.wav";
-const CURL_SNIPPET = `curl -s --data-binary @${EXAMPLE_FILE} -H 'content-type: audio/wav' ${LOCAL_ORIGIN}/predict`;
+// Paths and field names from routes/contract.ts, as the route definitions and /openapi.json use them.
+const CURL_SNIPPET = `curl -s --data-binary @${EXAMPLE_FILE} -H 'content-type: audio/wav' ${LOCAL_ORIGIN}${PATHS.predict}`;
 const PYTHON_SNIPPET = [
   "import requests",
   `with open("${EXAMPLE_FILE}", "rb") as f:`,
-  `    r = requests.post("${LOCAL_ORIGIN}/predict", files={"audio": f})`,
+  `    r = requests.post("${LOCAL_ORIGIN}${PATHS.predict}", files={"${AUDIO_FIELD}": f})`,
   'print(r.json()["digit"], r.json()["probabilities"])',
 ].join("\n");
 
@@ -115,9 +117,9 @@ const PYTHON_SNIPPET = [
 const TEACH_SNIPPET = [
   "import requests",
   'takes = [("1", open("static/examples/1_flite-slt.wav", "rb")), ("9", open("static/examples/9_flite-slt.wav", "rb"))]',
-  `profile = requests.post("${LOCAL_ORIGIN}/adapt", files=takes).json()["profile"]`,
+  `profile = requests.post("${LOCAL_ORIGIN}${PATHS.adapt}", files=takes).json()["profile"]`,
   'with open("static/examples/1_flite-slt.wav", "rb") as f:',
-  `    r = requests.post("${LOCAL_ORIGIN}/predict", files={"audio": f}, data={"profile": profile})`,
+  `    r = requests.post("${LOCAL_ORIGIN}${PATHS.predict}", files={"${AUDIO_FIELD}": f}, data={"${PROFILE_FIELD}": profile})`,
   'print(r.json()["digit"], "generic:", r.json()["generic"]["digit"])',
 ].join("\n");
 
@@ -126,13 +128,15 @@ function ApiPanel() {
   return html`
     <section class="panel api-panel" aria-labelledby="api-title">
       <h2 id="api-title">Use via API</h2>
-      <p>POST any audio file to <code>/predict</code>; the answer is JSON. <a href="/docs">API reference</a> · <a href="/openapi.json">OpenAPI</a></p>
+      <p>POST any audio file to <code>${PATHS.predict}</code>; the answer is JSON. <a href=${PATHS.docs}>API reference</a> · <a
+          href=${PATHS.openapi}>OpenAPI</a></p>
       <h3>curl</h3>
       <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${CURL_SNIPPET}</code></pre>
       <h3>Python</h3>
       <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${PYTHON_SNIPPET}</code></pre>
       <h3>Teach it a voice (Python)</h3>
-      <p>A few takes per digit, as fields named by the digit, make a profile (<code>POST /adapt</code>); send it beside each clip.</p>
+      <p>A few takes per digit, as fields named by the digit, make a profile (<code>POST ${PATHS
+        .adapt}</code>); send it beside each clip.</p>
       <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${TEACH_SNIPPET}</code></pre>
     </section>
   `;
@@ -168,18 +172,18 @@ export function renderPage(props: RecognizerProps, served: ServedModels): string
     `<script type="module" src="/static/build/islands.js"></script></body></html>`;
 }
 
-export function pageRoutes(served: ServedModels, config: ServerConfig) {
+export function pageRoutes(definitions: ApiDefinitions, served: ServedModels, config: ServerConfig) {
   const props: RecognizerProps = {
     examples: listExamples(config.examplesDir),
     models: served.models.map((m) => ({
       name: m.name,
       id: `${m.name}@${m.classifier.identity.version}`,
-      refuses: m.classifier.reject !== undefined,
+      rejectHead: m.classifier.reject !== undefined,
       label: `${m.name} (${m.metrics?.training?.architecture === "dscnn" ? "CNN" : "MLP"}${
         m.metrics?.loso ? `, ${pct(m.metrics.loso.mean)} on unseen speakers` : ""
       })`,
     })),
   };
   const page = renderPage(props, served);
-  return new Hono().get("/", (c) => c.html(page));
+  return apiApp().openapi(definitions.page, (c) => c.html(page));
 }

@@ -5,7 +5,6 @@
  * (models/recognize.ts: find speech, features, classify). The tfjs part is synchronous (tf.tidy + dataSync),
  * so concurrent requests never interleave inside it.
  */
-import { type Context, Hono } from "hono";
 import type { Classifier } from "../models/classifier.ts";
 import { decodeProfile, type Profile, ProfileError } from "../models/profile.ts";
 import { recognize } from "../models/recognize.ts";
@@ -14,6 +13,8 @@ import type { ServedModels } from "../models/served.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { ApiError } from "./errors.ts";
+import { AUDIO_FIELD, AUDIO_FIELD_ALIAS, INCLUDE_SPECTROGRAM, PROFILE_FIELD, REJECT_OFF } from "./contract.ts";
+import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
 /** The audio of a request, and with multipart the speaker profile beside it (text field "profile"). */
 export async function readAudioRequest(req: Request, limits: BodyLimits): Promise<{ bytes: Uint8Array; profile?: string }> {
@@ -25,19 +26,21 @@ export async function readAudioRequest(req: Request, limits: BodyLimits): Promis
     return { bytes };
   }
   const form = await parseMultipart(bytes, type);
-  const file = form.get("audio") ?? form.get("file");
-  if (!(file instanceof File)) throw new ApiError(400, "empty_body", 'the form has no file field named "audio" (or "file")');
-  const profile = form.get("profile");
+  const file = form.get(AUDIO_FIELD) ?? form.get(AUDIO_FIELD_ALIAS);
+  if (!(file instanceof File)) {
+    throw new ApiError(400, "empty_body", `the form has no file field named "${AUDIO_FIELD}" (or "${AUDIO_FIELD_ALIAS}")`);
+  }
+  const profile = form.get(PROFILE_FIELD);
   if (profile instanceof File) {
-    throw new ApiError(400, "bad_profile", 'the "profile" field must be text (the string /adapt returned), not a file');
+    throw new ApiError(400, "bad_profile", `the "${PROFILE_FIELD}" field must be text (the string /adapt returned), not a file`);
   }
   return { bytes: new Uint8Array(await file.arrayBuffer()), profile: profile ?? undefined };
 }
 
-/** `?reject=`: "off", a refusal point in (0, 1], or absent (the model's own). */
+/** `?reject=` (its form checked by the route's schema): "off", a refusal point in (0, 1], or absent (the model's own). */
 export function readReject(value: string | undefined): number | "off" | undefined {
   if (value === undefined || value === "") return undefined;
-  if (value === "off") return "off";
+  if (value === REJECT_OFF) return "off";
   const p = Number(value);
   if (!(p > 0 && p <= 1)) {
     throw new ApiError(400, "bad_parameter", `reject must be "off" or a number in (0, 1], not "${value.slice(0, 20)}"`);
@@ -68,25 +71,33 @@ export function pickModel(served: ServedModels, name: string | undefined) {
 }
 
 /** What /predict and /transcribe both read: the model, the audio (decoded), the speaker's profile, the refusal point. */
-async function readRecognitionRequest(c: Context, served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+async function readRecognitionRequest(
+  req: Request,
+  query: { model?: string; reject?: string },
+  served: ServedModels,
+  decoder: AudioDecoder,
+  limits: BodyLimits,
+) {
   const started = performance.now();
-  const { classifier } = pickModel(served, c.req.query("model"));
-  const reject = readReject(c.req.query("reject"));
-  const { bytes, profile } = await readAudioRequest(c.req.raw, limits);
+  const { classifier } = pickModel(served, query.model);
+  const reject = readReject(query.reject);
+  const { bytes, profile } = await readAudioRequest(req, limits);
   if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
   const speaker = readProfile(profile, classifier);
   const audio = await decoder.decode(bytes);
   return { classifier, audio, speaker, reject, decodeMs: performance.now() - started };
 }
 
-export function predictRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
-  return new Hono().post("/transcribe", async (c) => {
-    const { classifier, audio, speaker, reject, decodeMs } = await readRecognitionRequest(c, served, decoder, limits);
-    return c.json(transcribe(classifier, audio, decodeMs, speaker, reject));
-  }).post("/predict", async (c) => {
-    const { classifier, audio, speaker, reject, decodeMs } = await readRecognitionRequest(c, served, decoder, limits);
+export function predictRoutes(definitions: ApiDefinitions, served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+  return apiApp().openapi(definitions.transcribe, async (c) => {
+    const request = await readRecognitionRequest(c.req.raw, c.req.valid("query"), served, decoder, limits);
+    const { classifier, audio, speaker, reject, decodeMs } = request;
+    return c.json(transcribe(classifier, audio, decodeMs, speaker, reject), 200);
+  }).openapi(definitions.predict, async (c) => {
+    const query = c.req.valid("query");
+    const { classifier, audio, speaker, reject, decodeMs } = await readRecognitionRequest(c.req.raw, query, served, decoder, limits);
     // The page asks for the picture the model judged; API clients get the lean answer by default.
-    const spectrogram = c.req.query("include") === "spectrogram";
-    return c.json(recognize(classifier, audio, decodeMs, { spectrogram, profile: speaker, reject }));
+    const spectrogram = query.include === INCLUDE_SPECTROGRAM;
+    return c.json(recognize(classifier, audio, decodeMs, { spectrogram, profile: speaker, reject }), 200);
   });
 }

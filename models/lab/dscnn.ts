@@ -1,7 +1,7 @@
 /**
  * The DS-CNN (Zhang et al., "Hello Edge", 2017): a strided first convolution over the log-mel window, then
  * depthwise-separable blocks (a 3x3 depthwise convolution and a 1x1 pointwise one, each with batch norm and
- * ReLU), global average pooling and a softmax over the ten digits. The second block strides again, so the
+ * ReLU), global average pooling and a softmax over the ten digits (plus "not a digit", when trained with it). The second block strides again, so the
  * later blocks work on a quarter of the positions. Input: the flat feature vector (time-major [frames][bins]),
  * reshaped inside the model, so the server and the browser feed it exactly as they feed the MLP.
  */
@@ -22,6 +22,8 @@ export interface DsCnnOptions {
   dropout: number;
   learningRate: number;
   seed: number;
+  /** Outputs: the ten digits, or eleven with "not a digit" (class 10) trained in. Absent (older models): ten. */
+  classes?: number;
 }
 
 /** The network's layers applied to `input`; names carry `prefix`, so several members can share one graph. */
@@ -69,7 +71,10 @@ export function dsCnnGraph(input: tf.SymbolicTensor, frames: number, bins: numbe
   }
   x = apply(tf.layers.globalAveragePooling2d({ name: `${prefix}pool` }), x);
   if (options.dropout > 0) x = apply(tf.layers.dropout({ rate: options.dropout, name: `${prefix}dropout` }), x);
-  return apply(tf.layers.dense({ units: 10, activation: "softmax", kernelInitializer: init(), name: `${prefix}digits` }), x);
+  return apply(
+    tf.layers.dense({ units: options.classes ?? 10, activation: "softmax", kernelInitializer: init(), name: `${prefix}digits` }),
+    x,
+  );
 }
 
 export function buildDsCnn(frames: number, bins: number, options: DsCnnOptions): tf.LayersModel {

@@ -48,11 +48,11 @@ export function networkWeightsOf(
   recipe: Omit<DsCnnOptions, "dropout"> & { dropout: number[] },
 ): NetworkWeights {
   const width = model.inputs[0].shape[1] as number;
-  const { channels, blocks, learningRate, seed } = recipe;
+  const { channels, blocks, learningRate, seed, classes } = recipe;
   return {
     frames,
     bins: width / frames,
-    options: { channels, blocks, dropout: recipe.dropout[0] ?? 0, learningRate, seed },
+    options: { channels, blocks, dropout: recipe.dropout[0] ?? 0, learningRate, seed, classes },
     weights: model.layers.flatMap((layer) =>
       layer.getWeights().map((w) => ({ layer: layer.name, shape: w.shape, values: w.dataSync() as Float32Array }))
     ),

@@ -16,6 +16,9 @@ import { epochPrinter } from "./progress.ts";
 import { evaluateEnrollment, foldModelFor, readManifest } from "./enroll.ts";
 import { evaluateStrings, type StringScore } from "./strings.ts";
 import { evaluateReject, shippedHead } from "./reject.ts";
+import { nonDigitClips } from "./nondigits.ts";
+import { evaluateUnknownClass, shippedRefusal } from "./unknown_class.ts";
+import { hasUnknownClass } from "../classifier.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots, writeRejectPlot } from "./report.ts";
 import { initTf } from "../tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
@@ -40,6 +43,7 @@ const { values: args } = parseArgs({
     "mask-fill": { type: "string" },
     seed: { type: "string" },
     voices: { type: "string" },
+    "non-digits": { type: "string" },
     speakers: { type: "string" },
     "max-clips": { type: "string" },
     "train-speakers": { type: "string" },
@@ -72,13 +76,14 @@ if (args.help) {
   --manifest CSV    with --enroll: your own recordings (columns path,label,speaker) taught and tested on --model
   --strings N       N digit strings (3-6 digits, 0.15-0.8 s pauses, noise) and N run-together pairs per speaker,
                     transcribed by the speaker's LOSO fold model (models/lab/strings.ts)
-  --reject          measure the "not a digit" head on each speaker's LOSO fold model, then train the model's own
-                    head (reject.json) at the folds' median refusal point (models/lab/reject.ts; needs deno task nondigits)
+  --reject          measure "not a digit" on each speaker's LOSO fold model: for a model trained with it (11th class,
+                    models/lab/unknown_class.ts), its refusal point goes into features.json; otherwise train the model's
+                    own head (reject.json) at the folds' median refusal point (models/lab/reject.ts; needs deno task nondigits)
   --save-folds DIR  keep each fold's model as DIR/<held-out speaker>/ (default .cache/loso/<model name>), so that
                     --enroll and --strings can test speakers on a model that never heard them
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
   --epochs N --augment N --members N --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N --voices DIRS
-  --mixup A --smooth E --time-warp N --eq P --mask-fill zero|mean --max-clips N`);
+  --mixup A --smooth E --time-warp N --eq P --mask-fill zero|mean --non-digits N --max-clips N`);
   Deno.exit(0);
 }
 
@@ -125,6 +130,7 @@ if (args["time-warp"]) recipe.timeWarpFrames = +args["time-warp"];
 if (args.eq) recipe.recipe.eqProbability = +args.eq;
 if (args["mask-fill"]) recipe.maskFill = parseMaskFill(args["mask-fill"]);
 if (args.voices !== undefined) recipe.voicesDir = args.voices;
+if (args["non-digits"]) recipe.nonDigits = +args["non-digits"];
 if (args["recipe-json"]) Object.assign(recipe, JSON.parse(args["recipe-json"]));
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
 const foldsDir = args["save-folds"] ?? `.cache/loso/${basename(args.model)}`;
@@ -187,7 +193,24 @@ if (args.strings) {
   metrics.strings = report;
 }
 
-if (args.reject) {
+if (args.reject && hasUnknownClass(classifier)) {
+  // The network says "not a digit" itself (11th class): measure it on the fold models, keep the point in features.json.
+  const report = await evaluateUnknownClass(clips, foldsDir);
+  const refusal = shippedRefusal(report);
+  console.log(
+    `not a digit (11th class), held out: words ${pct(report.wordsRefused)} refused, made from digits ${pct(report.madeRefused)}, ` +
+      `non-speech ${pct(report.noiseRefused)}; real digits refused ${pct(report.digitsRefused)} (refusal point ${
+        report.threshold.toFixed(3)
+      }, ${refusal.threshold === null ? "off" : "on"} by default)`,
+  );
+  metrics.reject = report;
+  if (write) {
+    const file = `${args.model}/features.json`;
+    const features = JSON.parse(await Deno.readTextFile(file));
+    await Deno.writeTextFile(file, JSON.stringify({ ...features, refusal }, null, 1) + "\n");
+    await writeRejectPlot(args.model, report);
+  }
+} else if (args.reject) {
   const voicesDir = recipe.voicesDir || ".cache/voices";
   // --speakers measures (and caches) only those folds: several processes can share the work.
   const report = await evaluateReject(clips, foldsDir, voicesDir, args.loso ? undefined : args.speakers?.split(","));
@@ -247,7 +270,15 @@ async function runFolds(
     let trainIdx = indices.filter((i) => trainOn.has(all[i].speaker));
     if (maxClips) trainIdx = trainIdx.filter((_, k) => k % Math.ceil(trainIdx.length / maxClips) === 0);
     const testIdx = indices.filter((i) => all[i].speaker === speaker);
-    const trainSet = [...trainIdx.map((i) => ({ samples: audio[i], digit: all[i].digit, speaker: all[i].speaker })), ...voices];
+    // "Not a digit" examples made from this fold's training speakers only.
+    const nonDigits = recipe.nonDigits
+      ? await nonDigitClips(trainIdx.map((i) => audio[i]), config.sampleRate, config.speech, recipe.nonDigits, recipe.seed)
+      : [];
+    const trainSet = [
+      ...trainIdx.map((i) => ({ samples: audio[i], digit: all[i].digit, speaker: all[i].speaker })),
+      ...voices,
+      ...nonDigits,
+    ];
     // Statistics come from the training speakers only (each member computes them on its own input).
     const { members } = await trainMembers(trainSet, config, recipe, epochPrinter(`loso -${speaker}`));
     const labels = testIdx.map((i) => all[i].digit);

@@ -1,5 +1,5 @@
 /**
- * "Not a digit" data, for the refusal head (models/reject.ts) and its measurement:
+ * "Not a digit" data, for the DS-CNN's 11th class (nonDigitClips), the refusal head (models/reject.ts) and their measurement:
  *   - words and names spoken by Debian's TTS engines (`deno task nondigits` writes them into .cache/nondigits,
  *     which git ignores; the word lists are in models/lab/words/), near-digits ("oh", "ten", "free", "nein") included;
  *   - made from digit clips: reversed, scrambled in time, cut in half, two run together;
@@ -13,6 +13,7 @@ import type { Random } from "../../dsp/random.ts";
 import { findSpeech } from "../../dsp/speech.ts";
 import type { SpeechConfig } from "../../dsp/config.ts";
 import { espeakVoices, festivalVoices, fliteVoices, type Voice } from "./voices.ts";
+import { type LabelledAudio, loadAudio, NOT_A_DIGIT } from "./training.ts";
 
 export const NONDIGITS_DIR = ".cache/nondigits";
 const LISTS = ["near_digits", "names", "common"];
@@ -186,4 +187,28 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   await speakWords(args.out, { espeak: +args.espeak, festival: +args.festival, flite: +args.flite });
+}
+
+/**
+ * `count` training clips of "not a digit" for a network's 11th class: training words (espeak-ng, festival;
+ * never the held-out words or engine) for 60%, the given digit clips made into non-digits for 30%, non-speech
+ * for 10%. `digits` must be the training speakers' own clips (a LOSO fold never sees its held-out speaker's).
+ */
+export async function nonDigitClips(
+  digits: Float32Array[],
+  sampleRate: number,
+  speech: SpeechConfig,
+  count: number,
+  seed: number,
+): Promise<LabelledAudio[]> {
+  const random = seededRandom(seed * 4099 + 3);
+  const words = shuffle(listWordClips().filter((w) => !w.test), random).slice(0, Math.round(0.6 * count));
+  if (words.length === 0) throw new Error("no non-digit words: run deno task nondigits first");
+  const made = Math.round(0.3 * count);
+  const audio = [
+    ...await loadAudio(words.map((w) => w.path), sampleRate),
+    ...madeFromDigits(digits, sampleRate, speech, made, random),
+    ...notSpeech(sampleRate, count - words.length - made, random),
+  ];
+  return audio.map((samples) => ({ samples, digit: NOT_A_DIGIT, speaker: "not a digit" }));
 }

@@ -58,7 +58,7 @@ function augmented(clips: Float32Array[], sampleRate: number, seed: number): Flo
 }
 
 /** Test clips in background noise at 10-30 dB, half of them. */
-function withNoise(clips: Float32Array[], seed: number): Float32Array[] {
+export function withNoise(clips: Float32Array[], seed: number): Float32Array[] {
   const random = seededRandom(seed);
   return clips.map((c) =>
     random() < 0.5 ? c : addNoise(c, whiteNoise(c.length, random), 10 + 20 * random(), Math.max(meanSquare(c), 1e-8))
@@ -173,7 +173,8 @@ export interface RejectReport {
   threshold: number;
 }
 
-async function nonDigitAudio(sampleRate: number, test: boolean) {
+/** The non-digit words: training words (test false), or the held-out words of the held-out engine (test true). */
+export async function nonDigitAudio(sampleRate: number, test: boolean) {
   const words = listWordClips().filter((w) => w.test === test);
   if (words.length === 0) throw new Error("no non-digit words: run deno task nondigits first");
   return await loadAudio(words.map((w) => w.path), sampleRate);

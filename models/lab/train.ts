@@ -19,6 +19,7 @@ import {
   type TrainOptions,
 } from "./training.ts";
 import { evaluate } from "./metrics.ts";
+import { nonDigitClips } from "./nondigits.ts";
 import { writeMetrics, writeOfficialPlots } from "./report.ts";
 
 const numbers = (s: string) => s.split(",").map(Number);
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     eq: { type: "string", default: String(DEFAULT_TRAIN.recipe.eqProbability) },
     "mask-fill": { type: "string", default: DEFAULT_TRAIN.maskFill },
     voices: { type: "string", default: "" },
+    "non-digits": { type: "string", default: String(DEFAULT_TRAIN.nonDigits) },
     weights: { type: "string", default: "uint8" },
     features: { type: "string", default: "{}" },
     "max-clips": { type: "string" },
@@ -72,6 +74,7 @@ if (args.help) {
   --mask-fill F     what SpecAugment masks leave: zero or mean (each coefficient's mean over the clip; default ${DEFAULT_TRAIN.maskFill})
   --weights E       how weights.bin stores them: uint8 kernels (a quarter of float32; default) or float16 (a half)
   --voices DIRS     also train on the synthetic voices in these comma-separated folders (made by deno task voices)
+  --non-digits N    a DS-CNN learns an 11th class, "not a digit", from N words and sounds (deno task nondigits first; 0 = off)
   --features JSON   feature settings that differ from dsp/config.ts DEFAULT_FEATURES (CNN_FEATURES for a dscnn), e.g. '{"timeDct":16}'
   --max-clips N     use only the first N training clips (smoke tests)`);
   Deno.exit(0);
@@ -99,6 +102,7 @@ const options: TrainOptions = {
   maskFill: parseMaskFill(args["mask-fill"]),
   recipe: { ...DEFAULT_TRAIN.recipe, eqProbability: +args.eq },
   voicesDir: args.voices,
+  nonDigits: +args["non-digits"],
 };
 const config: FeatureConfig = {
   ...(options.architecture === "dscnn" ? CNN_FEATURES : DEFAULT_FEATURES),
@@ -116,8 +120,10 @@ console.log(
 const started = performance.now();
 const audio = await loadAudio(trainClips.map((c) => c.path), config.sampleRate);
 const voices = await loadVoices(options.voicesDir, config.sampleRate);
-const labelled = [...trainClips.map((c, i) => ({ samples: audio[i], digit: c.digit, speaker: c.speaker })), ...voices];
+const nonDigits = options.nonDigits ? await nonDigitClips(audio, config.sampleRate, config.speech, options.nonDigits, options.seed) : [];
+const labelled = [...trainClips.map((c, i) => ({ samples: audio[i], digit: c.digit, speaker: c.speaker })), ...voices, ...nonDigits];
 if (voices.length) console.log(`plus ${voices.length} synthetic clips from ${options.voicesDir}`);
+if (nonDigits.length) console.log(`plus ${nonDigits.length} words and sounds as "not a digit"`);
 const { model, stats, examples } = await trainOnAudio(labelled, config, options, epochPrinter("train"), +args.jobs);
 const trainingSeconds = (performance.now() - started) / 1000;
 
@@ -150,6 +156,7 @@ await writeMetrics(dir, {
     split: args.split,
     trainClips: trainClips.length,
     syntheticClips: voices.length,
+    nonDigitClips: nonDigits.length,
     examples,
     testClips: split.test.length,
   },

@@ -19,6 +19,7 @@ import { tf } from "../tfjs.ts";
 
 export interface LabelledAudio {
   samples: Float32Array;
+  /** 0-9, or NOT_A_DIGIT for a word or sound trained as "not a digit". */
   digit: number;
   /** Who speaks; used only to report and to split, never as a feature. */
   speaker: string;
@@ -49,9 +50,20 @@ export interface TrainOptions extends MlpOptions {
   /** Mixup (Zhang et al. 2018): each batch is blended with a shuffled copy of itself, inputs and targets alike,
    * by a weight drawn from Beta(alpha, alpha); 0 = off. */
   mixupAlpha: number;
-  /** Label smoothing: the target keeps 1 - e on its digit and spreads e over all ten; 0 = off. */
+  /** Label smoothing: the target keeps 1 - e on its digit and spreads e over all classes; 0 = off. */
   labelSmoothing: number;
+  /**
+   * Clips of words and sounds trained as an 11th class, "not a digit" (models/lab/nondigits.ts: nonDigitClips);
+   * 0 = the ten digits only. DS-CNN only.
+   */
+  nonDigits: number;
 }
+
+/** The class index of "not a digit", in a network trained with it. */
+export const NOT_A_DIGIT = 10;
+
+/** Outputs of the recipe's network: ten digits, plus "not a digit" when non-digits are trained in. */
+export const classesOf = (options: Pick<TrainOptions, "nonDigits">) => (options.nonDigits > 0 ? 11 : 10);
 
 /** A `--mask-fill` flag's value, checked. */
 export function parseMaskFill(value: string): TrainOptions["maskFill"] {
@@ -76,6 +88,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   members: 2,
   mixupAlpha: 0,
   labelSmoothing: 0,
+  nonDigits: 0,
 };
 
 /** Reads and resamples audio files to the model rate. */
@@ -156,8 +169,17 @@ export function buildNetwork(width: number, config: FeatureConfig, options: Trai
   if (options.architecture === "dscnn") {
     registerConvBackprop(); // tfjs-wasm lacks the CNN's gradient kernels
     const { channels, blocks, learningRate, seed } = options;
-    return buildDsCnn(config.frames, width / config.frames, { channels, blocks, dropout: options.dropout[0] ?? 0, learningRate, seed });
+    const classes = classesOf(options);
+    return buildDsCnn(config.frames, width / config.frames, {
+      channels,
+      blocks,
+      dropout: options.dropout[0] ?? 0,
+      learningRate,
+      seed,
+      classes,
+    });
   }
+  if (options.nonDigits > 0) throw new Error('a "not a digit" class is trained into the DS-CNN only');
   return buildMlp(width, options);
 }
 
@@ -185,7 +207,8 @@ export async function trainNetwork(
   try {
     const order = Array.from({ length: n }, (_, i) => i);
     const batchX = new Float32Array(options.batchSize * width);
-    const batchY = new Float32Array(options.batchSize * 10);
+    const classes = classesOf(options);
+    const batchY = new Float32Array(options.batchSize * classes);
     // Its own stream, so that a recipe without mixup shuffles exactly as before.
     const mixRandom = seededRandom(options.seed * 31 + 5);
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -195,12 +218,12 @@ export async function trainNetwork(
       for (let start = 0; start < n; start += options.batchSize) {
         const size = Math.min(options.batchSize, n - start);
         const picked = order.slice(start, start + size);
-        fillTargets(batchY, picked.map((i) => examples.y[i]), options.labelSmoothing);
+        fillTargets(batchY, picked.map((i) => examples.y[i]), options.labelSmoothing, classes);
         picked.forEach((i, b) => batchX.set(xs.subarray(i * width, (i + 1) * width), b * width));
-        if (options.mixupAlpha > 0) mixBatch(batchX, batchY, size, width, options.mixupAlpha, mixRandom);
+        if (options.mixupAlpha > 0) mixBatch(batchX, batchY, size, width, options.mixupAlpha, mixRandom, classes);
         const [input, target] = tf.tidy(() => [
           tf.tensor2d(batchX.subarray(0, size * width), [size, width]),
-          tf.tensor2d(batchY.subarray(0, size * 10), [size, 10]),
+          tf.tensor2d(batchY.subarray(0, size * classes), [size, classes]),
         ]);
         const result = await model.trainOnBatch(input, target) as number[];
         tf.dispose([input, target]);
@@ -221,10 +244,10 @@ export async function trainNetwork(
   return model;
 }
 
-/** One-hot rows of `digits` into `out`, smoothed: 1 - e + e/10 on the digit, e/10 elsewhere. */
-export function fillTargets(out: Float32Array, digits: number[], smoothing: number): void {
-  digits.forEach((digit, b) => {
-    for (let k = 0; k < 10; k++) out[b * 10 + k] = (k === digit ? 1 - smoothing : 0) + smoothing / 10;
+/** One-hot rows of `labels` into `out`, smoothed: 1 - e + e/C on the label, e/C elsewhere (C classes). */
+export function fillTargets(out: Float32Array, labels: number[], smoothing: number, classes = 10): void {
+  labels.forEach((label, b) => {
+    for (let k = 0; k < classes; k++) out[b * classes + k] = (k === label ? 1 - smoothing : 0) + smoothing / classes;
   });
 }
 
@@ -232,15 +255,23 @@ export function fillTargets(out: Float32Array, digits: number[], smoothing: numb
  * Mixup in place over the first `size` rows: row b becomes lambda * row b + (1 - lambda) * row p(b) for a
  * shuffled p, in the inputs and the targets, with one lambda per batch drawn from Beta(alpha, alpha).
  */
-export function mixBatch(x: Float32Array, y: Float32Array, size: number, width: number, alpha: number, random: Random): void {
+export function mixBatch(
+  x: Float32Array,
+  y: Float32Array,
+  size: number,
+  width: number,
+  alpha: number,
+  random: Random,
+  classes = 10,
+): void {
   const lambda = betaSample(random, alpha, alpha);
   const partner = shuffle(Array.from({ length: size }, (_, i) => i), random);
   const x0 = x.slice(0, size * width);
-  const y0 = y.slice(0, size * 10);
+  const y0 = y.slice(0, size * classes);
   for (let b = 0; b < size; b++) {
     const p = partner[b];
     for (let i = 0; i < width; i++) x[b * width + i] = lambda * x0[b * width + i] + (1 - lambda) * x0[p * width + i];
-    for (let k = 0; k < 10; k++) y[b * 10 + k] = lambda * y0[b * 10 + k] + (1 - lambda) * y0[p * 10 + k];
+    for (let k = 0; k < classes; k++) y[b * classes + k] = lambda * y0[b * classes + k] + (1 - lambda) * y0[p * classes + k];
   }
 }
 
@@ -265,7 +296,7 @@ export async function trainMember(
   const model = await trainNetwork(made, config, options, stats, onEpoch);
   try {
     const member: TrainedMember = cnn
-      ? { layers: [], stats, network: networkWeightsOf(model, config.frames, options) }
+      ? { layers: [], stats, network: networkWeightsOf(model, config.frames, { ...options, classes: classesOf(options) }) }
       : { layers: denseLayersOf(model), stats };
     return { member, examples: made.x.length };
   } finally {

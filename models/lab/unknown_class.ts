@@ -1,0 +1,115 @@
+/**
+ * Measuring a network trained with "not a digit" as its 11th class (`deno task train --non-digits N`), on the
+ * LOSO fold models that never heard the held-out speaker (`deno task eval --loso --non-digits N`):
+ * the held-out speaker's digits, words never trained on from an engine never trained on (flite), the held-out
+ * speaker's digits made into non-digits, and new non-speech; the same sets as the refusal head's measurement
+ * (models/lab/reject.ts), so the two can be compared.
+ *
+ * Each fold's refusal point is chosen on the *other* folds' held-out speakers (the point that refuses
+ * MAX_DIGITS_REFUSED of their digits), never on the speaker it is tested on. The shipped point is the one
+ * chosen on all measured folds' speakers; it is on by default only if, tested this way, it kept the digits
+ * refused at MAX_DIGITS_REFUSED or fewer.
+ */
+import { extractFeatures } from "../../dsp/features.ts";
+import { seededRandom } from "../../dsp/random.ts";
+import { answerClips, type Classifier, hasUnknownClass } from "../classifier.ts";
+import { loadClassifier } from "../files.ts";
+import { modelId } from "../model_format.ts";
+import type { Clip } from "./fsdd.ts";
+import { madeFromDigits, notSpeech } from "./nondigits.ts";
+import { MAX_DIGITS_REFUSED, nonDigitAudio, type RejectReport, type RejectScore, thresholdFor, withNoise } from "./reject.ts";
+import { loadAudio } from "./training.ts";
+
+type Scores = { digits: number[]; words: number[]; made: number[]; noise: number[] };
+
+/** P(not a digit) for each clip (clips in which no speech is found never reach the model: left out). */
+function unknownScores(classifier: Classifier, clips: Float32Array[]): number[] {
+  const { config } = classifier.features;
+  const views: Float32Array[][] = [];
+  for (const clip of clips) {
+    try {
+      views.push(extractFeatures(clip, config).views);
+    } catch { /* the server would answer 422 no_speech */ }
+  }
+  const out: number[] = [];
+  for (let i = 0; i < views.length; i += 256) out.push(...answerClips(classifier, views.slice(i, i + 256)).map((a) => a.unknown!));
+  return out;
+}
+
+/** The four sets' scores on the fold model of `held` (cached beside it: they depend only on its weights). */
+async function foldScores(classifier: Classifier, clips: Clip[], held: string, cache: string): Promise<Scores> {
+  const id = `${modelId(classifier.identity)} unknown class`;
+  try {
+    const cached = JSON.parse(await Deno.readTextFile(cache));
+    if (cached.model === id) return cached.scores;
+  } catch { /* not measured yet */ }
+  const { sampleRate, speech } = classifier.features.config;
+  const heldAudio = await loadAudio(clips.filter((c) => c.speaker === held).map((c) => c.path), sampleRate);
+  // The same seeds as the refusal head's measurement: the same test sets.
+  const scores: Scores = {
+    digits: unknownScores(classifier, heldAudio),
+    words: unknownScores(classifier, withNoise(await nonDigitAudio(sampleRate, true), 3)),
+    made: unknownScores(classifier, madeFromDigits(heldAudio, sampleRate, speech, 400, seededRandom(99))),
+    noise: unknownScores(classifier, notSpeech(sampleRate, 200, seededRandom(1234))),
+  };
+  await Deno.writeTextFile(cache, JSON.stringify({ model: id, scores }));
+  return scores;
+}
+
+/** LOSO measurement of the 11th class over the fold models in `foldsDir` (at least two: points are chosen across folds). */
+export async function evaluateUnknownClass(clips: Clip[], foldsDir: string): Promise<RejectReport> {
+  const speakers = [...new Set(clips.map((c) => c.speaker))];
+  const folds: Record<string, Scores> = {};
+  for (const held of speakers) {
+    let classifier: Classifier;
+    try {
+      classifier = await loadClassifier(`${foldsDir}/${held}`);
+    } catch {
+      continue;
+    }
+    if (!hasUnknownClass(classifier)) throw new Error(`${foldsDir}/${held} has no "not a digit" class: eval --loso --non-digits N first`);
+    folds[held] = await foldScores(classifier, clips, held, `${foldsDir}/${held}/unknown_score.json`);
+    classifier.model.dispose();
+  }
+  const measured = Object.keys(folds);
+  if (measured.length < 2) {
+    throw new Error(`the 11th class needs two or more LOSO fold models in ${foldsDir}/<speaker>/ (found ${measured.length})`);
+  }
+  const perSpeaker: Record<string, RejectScore> = {};
+  for (const held of measured) {
+    const threshold = thresholdFor(measured.filter((s) => s !== held).flatMap((s) => folds[s].digits));
+    const s = folds[held];
+    const refused = (xs: number[]) => xs.filter((x) => x >= threshold).length / Math.max(1, xs.length);
+    perSpeaker[held] = {
+      digitsRefused: refused(s.digits),
+      wordsRefused: refused(s.words),
+      madeRefused: refused(s.made),
+      noiseRefused: refused(s.noise),
+      threshold,
+      counts: { digits: s.digits.length, words: s.words.length, made: s.made.length, noise: s.noise.length },
+    };
+    console.log(`  11th class without ${held}: ${JSON.stringify(perSpeaker[held])}`);
+  }
+  const scores = Object.values(perSpeaker);
+  const mean = (pick: (s: RejectScore) => number) => scores.reduce((a, s) => a + pick(s), 0) / scores.length;
+  const pooled = { words: measured.flatMap((s) => folds[s].words), digits: measured.flatMap((s) => folds[s].digits) };
+  const curve = Array.from({ length: 99 }, (_, i) => (i + 1) / 100).map((t) => ({
+    threshold: t,
+    wordsRefused: pooled.words.filter((s) => s >= t).length / pooled.words.length,
+    digitsRefused: pooled.digits.filter((s) => s >= t).length / pooled.digits.length,
+  }));
+  return {
+    perSpeaker,
+    digitsRefused: mean((s) => s.digitsRefused),
+    wordsRefused: mean((s) => s.wordsRefused),
+    madeRefused: mean((s) => s.madeRefused),
+    noiseRefused: mean((s) => s.noiseRefused),
+    curve,
+    threshold: thresholdFor(pooled.digits),
+  };
+}
+
+/** features.json's "refusal" for the shipped model: on by default only if the measured point held on unseen speakers. */
+export function shippedRefusal(report: RejectReport): { threshold: number | null; measuredThreshold: number } {
+  return { threshold: report.digitsRefused <= MAX_DIGITS_REFUSED ? report.threshold : null, measuredThreshold: report.threshold };
+}
