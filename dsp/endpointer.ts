@@ -5,7 +5,7 @@
  * take a percentile of. An utterance ends after `hangoverS` below the threshold; it is emitted with `padS`
  * of audio on each side. Pure: no audio APIs, arrays in and out.
  */
-import { highPass } from "./utterances.ts";
+import { highPass } from "./highpass.ts";
 
 export interface EndpointerConfig {
   frameS: number;

@@ -15,6 +15,7 @@ export * from "./features.ts";
 export * from "./resample.ts";
 export * from "./speech.ts";
 export * from "./utterances.ts";
+export * from "./highpass.ts";
 export * from "./endpointer.ts";
 export * from "./spectrogram.ts";
 export { encodeWav16, readWav } from "./wav.ts";

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_SPEECH, type SpeechConfig } from "./config.ts";
 import { AudioError } from "./errors.ts";
+import { highPass } from "./highpass.ts";
 
 export interface SpeechSegment {
   /** Sample indices, end exclusive. */
@@ -41,7 +42,8 @@ export function findSpeech(samples: Float32Array, sampleRate: number, config: Sp
   if (samples.length === 0) throw new AudioError("no_speech", "the audio holds no samples");
   const frameLength = Math.max(1, Math.round(config.frameS * sampleRate));
   const hop = Math.max(1, Math.round(config.hopS * sampleRate));
-  const levels = frameLevelsDb(samples, frameLength, hop);
+  const detected = config.highPassHz ? highPass(samples, sampleRate, config.highPassHz).samples : samples;
+  const levels = frameLevelsDb(detected, frameLength, hop);
   let peak = -Infinity;
   for (const level of levels) peak = Math.max(peak, level);
   if (peak < config.minPeakDbfs) {

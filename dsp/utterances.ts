@@ -13,6 +13,7 @@ import { DEFAULT_SPEECH, type SpeechConfig } from "./config.ts";
 import { removeDc } from "./dc.ts";
 import { AudioError } from "./errors.ts";
 import { frameLevelsDb, type SpeechSegment } from "./speech.ts";
+import { highPass } from "./highpass.ts";
 
 export interface UtteranceConfig {
   /** Active runs closer than this are one utterance, seconds. */
@@ -139,32 +140,4 @@ function splitAtDips(levels: Float32Array, run: Run, above: number, minPart: num
     ...splitAtDips(levels, { first: run.first, last: at - 1 }, above, minPart, dipDb),
     ...splitAtDips(levels, { first: at + 1, last: run.last }, above, minPart, dipDb),
   ];
-}
-
-/**
- * RBJ cookbook 2nd-order high-pass, Q = 1/sqrt(2) (Butterworth), direct form I. `state` (x1, x2, y1, y2)
- * carries the filter across the chunks of a stream; the returned state continues it.
- */
-export function highPass(
-  samples: Float32Array,
-  sampleRate: number,
-  cutoffHz: number,
-  state: ArrayLike<number> = [0, 0, 0, 0],
-): { samples: Float32Array; state: Float32Array } {
-  if (cutoffHz <= 0) return { samples, state: Float32Array.from(state) };
-  const w = 2 * Math.PI * cutoffHz / sampleRate;
-  const alpha = Math.sin(w) / Math.SQRT2;
-  const cos = Math.cos(w);
-  const a0 = 1 + alpha;
-  const [b0, b1, b2] = [(1 + cos) / 2 / a0, -(1 + cos) / a0, (1 + cos) / 2 / a0];
-  const [a1, a2] = [-2 * cos / a0, (1 - alpha) / a0];
-  const out = new Float32Array(samples.length);
-  let [x1, x2, y1, y2] = Array.from(state);
-  for (let i = 0; i < samples.length; i++) {
-    const x = samples[i];
-    const y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-    [x2, x1, y2, y1] = [x1, x, y1, y];
-    out[i] = y;
-  }
-  return { samples: out, state: Float32Array.from([x1, x2, y1, y2]) };
 }

@@ -3,7 +3,7 @@ import { DEFAULT_SPEECH } from "../dsp/config.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 import { AudioError } from "../dsp/errors.ts";
 import { findSpeech } from "../dsp/speech.ts";
-import { addNoise, padWithSilence, whiteNoise } from "../dsp/augment.ts";
+import { addNoise, padWithSilence, pinkNoise, whiteNoise } from "../dsp/augment.ts";
 import { seededRandom } from "../dsp/random.ts";
 import { clipPath, FSDD } from "./helpers.ts";
 
@@ -102,5 +102,28 @@ Deno.test({
       const clip = await decodeAudio(await Deno.readFile(clipPath(name)));
       findSpeech(clip.samples, clip.sampleRate, DEFAULT_SPEECH);
     }
+  },
+});
+
+Deno.test({
+  name: "findSpeech in pink noise at 10 dB: without the high-pass the span takes in the noise; with highPassHz it is the word",
+  ignore: !FSDD,
+  fn: async () => {
+    let longWithout = 0;
+    for (const [i, name] of ["7_jackson_32.wav", "6_theo_1.wav", "0_george_3.wav", "3_yweweler_2.wav", "9_lucas_4.wav"].entries()) {
+      const clip = await decodeAudio(await Deno.readFile(clipPath(name)));
+      const padded = padWithSilence(clip.samples, 8000, 8000);
+      const power = clip.samples.reduce((s, v) => s + v * v, 0) / clip.samples.length;
+      const noisy = addNoise(padded, pinkNoise(padded.length, seededRandom(10 + i)), 10, power);
+      const span = (highPassHz: number) => {
+        const found = findSpeech(noisy, 8000, { ...DEFAULT_SPEECH, highPassHz });
+        return found.endS - found.startS;
+      };
+      if (span(0) > clip.durationS + 0.3) longWithout++;
+      // The word, its 50 ms hangover on each side, and 150 ms of slack.
+      assert.ok(span(100) < clip.durationS + 0.25, `${name}: ${span(100).toFixed(2)} s for a ${clip.durationS.toFixed(2)} s word`);
+      assert.ok(span(100) > 0.5 * clip.durationS, `${name}: ${span(100).toFixed(2)} s for a ${clip.durationS.toFixed(2)} s word`);
+    }
+    assert.ok(longWithout >= 3, `only ${longWithout} of 5 spans took in the noise without the high-pass: the test shows nothing`);
   },
 });

@@ -18,6 +18,7 @@ import { evaluateStrings, type StringScore } from "./strings.ts";
 import { evaluateReject, shippedHead } from "./reject.ts";
 import { nonDigitClips } from "./nondigits.ts";
 import { evaluateUnknownClass, shippedRefusal } from "./unknown_class.ts";
+import { evaluateSpeechFinder } from "./speech_finder.ts";
 import { hasUnknownClass } from "../classifier.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots, writeRejectPlot } from "./report.ts";
 import { initTf } from "../tfjs.ts";
@@ -53,6 +54,7 @@ const { values: args } = parseArgs({
     manifest: { type: "string" },
     strings: { type: "string" },
     reject: { type: "boolean", default: false },
+    "speech-finder": { type: "string" },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     /** Internal: run only these folds and write their results here (a worker of --jobs). */
     "fold-json": { type: "string" },
@@ -79,6 +81,8 @@ if (args.help) {
   --reject          measure "not a digit" on each speaker's LOSO fold model: for a model trained with it (11th class,
                     models/lab/unknown_class.ts), its refusal point goes into features.json; otherwise train the model's
                     own head (reject.json) at the folds' median refusal point (models/lab/reject.ts; needs deno task nondigits)
+  --speech-finder 0,100  the speech finder's high-pass (Hz) on the official test clips padded with silence and noised at
+                    5-20 dB (models/lab/speech_finder.ts): spans too long, words cut short, accuracy noisy and clean
   --save-folds DIR  keep each fold's model as DIR/<held-out speaker>/ (default .cache/loso/<model name>), so that
                     --enroll and --strings can test speakers on a model that never heard them
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
@@ -159,6 +163,18 @@ official.confusion.forEach((row, d) => console.log(`  ${d}: ${row.map((v) => Str
 metrics.official = official;
 const write = !args["no-write"];
 if (write) await writeOfficialPlots(args.model, labels, probabilities, official);
+
+if (args["speech-finder"]) {
+  const settings = args["speech-finder"].split(",").map(Number);
+  const scores = evaluateSpeechFinder(classifier, await loadAudio(test.map((c) => c.path), config.sampleRate), labels, settings);
+  for (const s of scores) {
+    console.log(
+      `speech finder, high-pass ${s.highPassHz} Hz: spans too long ${pct(s.tooLong)}, words cut short ${pct(s.cutShort)}, ` +
+        `not found ${pct(s.notFound)}; accuracy noisy ${pct(s.accuracy)}, clean ${pct(s.cleanAccuracy)} (${s.clips} clips)`,
+    );
+  }
+  metrics.speechFinder = scores;
+}
 
 if (args.enroll) {
   const ks = args.enroll.split(",").map(Number);
@@ -244,7 +260,7 @@ if (args.loso) {
 // Read again and merge: another eval of this model (--enroll, --strings, --reject run side by side) may have written
 // its part meanwhile; this run writes only what it measured.
 if (write) {
-  const measured = ["official", "loso", "enroll", "strings", "reject"] as const;
+  const measured = ["official", "loso", "enroll", "strings", "reject", "speechFinder"] as const;
   const fresh = await readMetrics(args.model);
   for (const key of measured) {
     if (metrics[key] !== undefined && metrics[key] !== atStart[key]) Object.assign(fresh, { [key]: metrics[key] });

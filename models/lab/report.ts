@@ -2,6 +2,7 @@
 import type { EnrollResult } from "./enroll.ts";
 import type { StringsReport } from "./strings.ts";
 import type { RejectReport } from "./reject.ts";
+import type { FinderScore } from "./speech_finder.ts";
 import type { Evaluation } from "./metrics.ts";
 import { rocCurve } from "./metrics.ts";
 import { confusionSvg, rejectCurveSvg, rocSvg, speakerBarsSvg } from "./plots.ts";
@@ -50,6 +51,8 @@ export interface MetricsFile {
   enroll?: EnrollResult;
   strings?: StringsReport;
   reject?: RejectReport;
+  /** The speech finder on noisy, padded clips, per high-pass setting (eval --speech-finder). */
+  speechFinder?: FinderScore[];
 }
 
 export async function readMetrics(dir: string): Promise<MetricsFile> {
