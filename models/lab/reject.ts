@@ -278,8 +278,18 @@ export async function evaluateReject(clips: Clip[], foldsDir: string, voicesDir:
   }
   const folds = Object.values(perSpeaker);
   if (folds.length === 0) throw new Error(`--reject needs LOSO fold models in ${foldsDir}/<speaker>/: run deno task eval --loso first`);
-  const mean = (pick: (s: RejectScore) => number) => folds.reduce((a, s) => a + pick(s), 0) / folds.length;
   const thresholds = folds.map((f) => f.threshold).sort((a, b) => a - b);
+  return summarizeFolds(perSpeaker, pooled, thresholds[Math.floor(thresholds.length / 2)]);
+}
+
+/** The folds' means, the pooled curve (refused words vs lost digits as the point moves) and the shipped point. */
+export function summarizeFolds(
+  perSpeaker: Record<string, RejectScore>,
+  pooled: { words: number[]; digits: number[] },
+  threshold: number,
+): RejectReport {
+  const folds = Object.values(perSpeaker);
+  const mean = (pick: (s: RejectScore) => number) => folds.reduce((a, s) => a + pick(s), 0) / folds.length;
   const curve = Array.from({ length: 99 }, (_, i) => (i + 1) / 100).map((t) => ({
     threshold: t,
     wordsRefused: pooled.words.filter((s) => s >= t).length / pooled.words.length,
@@ -292,7 +302,7 @@ export async function evaluateReject(clips: Clip[], foldsDir: string, voicesDir:
     madeRefused: mean((s) => s.madeRefused),
     noiseRefused: mean((s) => s.noiseRefused),
     curve,
-    threshold: thresholds[Math.floor(thresholds.length / 2)],
+    threshold,
   };
 }
 

@@ -17,7 +17,15 @@ import { loadClassifier } from "../files.ts";
 import { modelId } from "../model_format.ts";
 import type { Clip } from "./fsdd.ts";
 import { madeFromDigits, notSpeech } from "./nondigits.ts";
-import { MAX_DIGITS_REFUSED, nonDigitAudio, type RejectReport, type RejectScore, thresholdFor, withNoise } from "./reject.ts";
+import {
+  MAX_DIGITS_REFUSED,
+  nonDigitAudio,
+  type RejectReport,
+  type RejectScore,
+  summarizeFolds,
+  thresholdFor,
+  withNoise,
+} from "./reject.ts";
 import { loadAudio } from "./training.ts";
 
 type Scores = { digits: number[]; words: number[]; made: number[]; noise: number[] };
@@ -90,23 +98,8 @@ export async function evaluateUnknownClass(clips: Clip[], foldsDir: string): Pro
     };
     console.log(`  11th class without ${held}: ${JSON.stringify(perSpeaker[held])}`);
   }
-  const scores = Object.values(perSpeaker);
-  const mean = (pick: (s: RejectScore) => number) => scores.reduce((a, s) => a + pick(s), 0) / scores.length;
   const pooled = { words: measured.flatMap((s) => folds[s].words), digits: measured.flatMap((s) => folds[s].digits) };
-  const curve = Array.from({ length: 99 }, (_, i) => (i + 1) / 100).map((t) => ({
-    threshold: t,
-    wordsRefused: pooled.words.filter((s) => s >= t).length / pooled.words.length,
-    digitsRefused: pooled.digits.filter((s) => s >= t).length / pooled.digits.length,
-  }));
-  return {
-    perSpeaker,
-    digitsRefused: mean((s) => s.digitsRefused),
-    wordsRefused: mean((s) => s.wordsRefused),
-    madeRefused: mean((s) => s.madeRefused),
-    noiseRefused: mean((s) => s.noiseRefused),
-    curve,
-    threshold: thresholdFor(pooled.digits),
-  };
+  return summarizeFolds(perSpeaker, pooled, thresholdFor(pooled.digits));
 }
 
 /** features.json's "refusal" for the shipped model: on by default only if the measured point held on unseen speakers. */
