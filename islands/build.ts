@@ -22,6 +22,7 @@ const SOURCES = [
   "models/transcribe.ts",
   "models/profile.ts",
   "models/reject.ts",
+  "routes/contract.ts",
   "deno.json",
   "deno.lock",
 ];

@@ -13,13 +13,15 @@ async function predict(query: string) {
 
 Deno.test({
   ...opts,
-  name: "/health lists every model, the default first; the default is the best on unseen speakers of those >= 97% official",
+  name: "/health lists every model, the default first; the default is the best on unseen speakers (all six) of those >= 97% official",
   fn: async () => {
     const health = await (await fetch(`${server.url}/health`)).json();
     assert.deepEqual([...health.models].sort(), ["cnn", "mlp"]);
     const figures = await Promise.all(health.models.map(async (name: string) => {
       const metrics = JSON.parse(await Deno.readTextFile(`models/${name}/metrics.json`));
-      return { name, official: metrics.official.accuracy as number, loso: metrics.loso?.mean as number };
+      // A LOSO over fewer than FSDD's six speakers does not compete (models/served.ts).
+      const full = Object.keys(metrics.loso?.perSpeaker ?? {}).length >= 6;
+      return { name, official: metrics.official.accuracy as number, loso: full ? metrics.loso.mean as number : 0 };
     }));
     const eligible = figures.filter((f) => f.official >= 0.97).sort((a, b) => b.loso - a.loso);
     assert.equal(health.models[0], eligible[0].name);

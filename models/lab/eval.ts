@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     model: { type: "string", default: "models/mlp" },
     data: { type: "string", default: DEFAULT_FSDD_DIR },
     loso: { type: "boolean", default: false },
+    "score-folds": { type: "boolean", default: false },
     epochs: { type: "string" },
     augment: { type: "string" },
     members: { type: "string" },
@@ -69,6 +70,8 @@ if (args.help) {
   --model DIR       model folder to score (default models/mlp); its metrics.json gets the results
   --data DIR        FSDD folder, default ${DEFAULT_FSDD_DIR}
   --loso            also leave one speaker out, six times: retrain the model's own recipe on five speakers, test on the sixth
+  --score-folds     leave-one-speaker-out from the fold models already saved (--save-folds), scored on their held-out
+                    speakers with their own features.json, without training again (e.g. after a finder setting changed)
   --speakers A,B    hold out only these speakers (with --loso; with --reject alone: measure only these folds)
   --train-speakers K  train each fold on only K of the other five speakers, 0 = synthetic voices only (a learning curve; default all)
   --jobs N          folds run at once, each in its own process (default: one per core)
@@ -246,11 +249,15 @@ if (args.reject && hasUnknownClass(classifier)) {
   }
 }
 
-if (args.loso) {
+if (args.loso || args["score-folds"]) {
   const held = args.speakers ? args.speakers.split(",") : speakers(clips);
   const started = performance.now();
   const jobs = Math.max(1, Math.min(+args.jobs, held.length));
-  const folds = jobs === 1 ? await runFolds(clips, held, config, recipe, maxClips) : await runFoldsInWorkers(held, jobs);
+  const folds = args["score-folds"]
+    ? await scoreSavedFolds(clips, held)
+    : jobs === 1
+    ? await runFolds(clips, held, config, recipe, maxClips)
+    : await runFoldsInWorkers(held, jobs);
   const loso = summarize(folds, recipe, (performance.now() - started) / 1000);
   console.log(`leave-one-speaker-out: mean ${pct(loso.mean)}, worst ${pct(loso.worst)} (${loso.worstSpeaker})`);
   loso.byMembers?.forEach((r, k) => console.log(`  first ${k + 1} member(s): mean ${pct(r.mean)}, worst ${pct(r.worst)}`));
@@ -329,6 +336,31 @@ async function runFolds(
       `  held out ${speaker}: ${pct(fold.accuracy)} (${fold.count} clips; by members ${byMembers.map((r) => pct(r.accuracy)).join(", ")})`,
     );
   }
+  return results;
+}
+
+/** Each saved fold model (foldsDir/<speaker>/) scored on its held-out speaker; speakers without one are left out. */
+async function scoreSavedFolds(all: Clip[], held: string[]): Promise<FoldResult[]> {
+  const results: FoldResult[] = [];
+  for (const speaker of held) {
+    let fold;
+    try {
+      fold = await loadClassifier(`${foldsDir}/${speaker}`);
+    } catch {
+      console.log(`  no fold model for ${speaker} in ${foldsDir}: left out`);
+      continue;
+    }
+    const mine = all.filter((c) => c.speaker === speaker);
+    const { config, stats } = fold.features;
+    const result = evaluate(
+      mine.map((c) => c.digit),
+      predictAudio(fold.model, stats, config, await loadAudio(mine.map((c) => c.path), config.sampleRate)),
+    );
+    fold.model.dispose();
+    results.push({ speaker, accuracy: result.accuracy, count: result.count, confusion: result.confusion, byMembers: [result.accuracy] });
+    console.log(`  held out ${speaker}: ${pct(result.accuracy)} (${result.count} clips, saved fold model)`);
+  }
+  if (results.length === 0) throw new Error(`--score-folds: no fold models in ${foldsDir}`);
   return results;
 }
 
