@@ -86,9 +86,7 @@ export interface Judgement {
  */
 export function judgeClips(classifier: Classifier, clips: Float32Array[][], profile?: Profile): Judgement[] {
   const head = classifier.reject;
-  const withUnknown = ({ probabilities, unknown }: { probabilities: Float32Array; unknown?: number }) =>
-    unknown === undefined ? { probabilities } : { probabilities, unknown };
-  if (!profile && !head) return answerClips(classifier, clips).map(withUnknown);
+  if (!profile && !head) return answerClips(classifier, clips);
   const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
   return embedClips(classifier, clips).map((e, i) => ({
     probabilities: profile ? applyProfile(profile, e, settings) : e.probabilities,

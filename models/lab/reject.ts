@@ -10,6 +10,8 @@
  */
 import { addNoise, augmentClip, meanSquare, whiteNoise } from "../../dsp/augment.ts";
 import { extractFeatures } from "../../dsp/features.ts";
+import type { FeatureConfig } from "../../dsp/config.ts";
+import { AudioError } from "../../dsp/errors.ts";
 import { seededRandom, shuffle } from "../../dsp/random.ts";
 import type { Classifier } from "../classifier.ts";
 import { loadClassifier } from "../files.ts";
@@ -27,15 +29,25 @@ const EPOCHS = 20;
 /** Names the recipe above (and the data), so that a cached fold result of another recipe is not reused. */
 const HEAD_RECIPE = `hidden ${HIDDEN}, ${EPOCHS} epochs, pooled ${POOL}, augmented once without reverb`;
 
-/** The head's input for each clip (clips that yield no features, e.g. too short, are dropped). */
-function inputs(classifier: Classifier, clips: Float32Array[]): Float32Array[] {
-  const { config } = classifier.features;
+/**
+ * The feature views of each clip in which speech is found; the others are left out (the server would answer
+ * 422 no_speech, never reaching the model).
+ */
+export function viewsWithSpeech(clips: Float32Array[], config: FeatureConfig): Float32Array[][] {
   const views: Float32Array[][] = [];
   for (const clip of clips) {
     try {
       views.push(extractFeatures(clip, config).views);
-    } catch { /* no speech found: the server would answer 422, never reaching the head */ }
+    } catch (e) {
+      if (!(e instanceof AudioError)) throw e;
+    }
   }
+  return views;
+}
+
+/** The head's input for each clip (clips that yield no features, e.g. too short, are dropped). */
+function inputs(classifier: Classifier, clips: Float32Array[]): Float32Array[] {
+  const views = viewsWithSpeech(clips, classifier.features.config);
   const out: Float32Array[] = [];
   for (let i = 0; i < views.length; i += 256) {
     const batch = views.slice(i, i + 256);

@@ -10,7 +10,6 @@
  * chosen on all measured folds' speakers; it is on by default only if, tested this way, it kept the digits
  * refused at MAX_DIGITS_REFUSED or fewer.
  */
-import { extractFeatures } from "../../dsp/features.ts";
 import { seededRandom } from "../../dsp/random.ts";
 import { answerClips, type Classifier, hasUnknownClass } from "../classifier.ts";
 import { loadClassifier } from "../files.ts";
@@ -24,6 +23,7 @@ import {
   type RejectScore,
   summarizeFolds,
   thresholdFor,
+  viewsWithSpeech,
   withNoise,
 } from "./reject.ts";
 import { loadAudio } from "./training.ts";
@@ -32,13 +32,7 @@ type Scores = { digits: number[]; words: number[]; made: number[]; noise: number
 
 /** P(not a digit) for each clip (clips in which no speech is found never reach the model: left out). */
 function unknownScores(classifier: Classifier, clips: Float32Array[]): number[] {
-  const { config } = classifier.features;
-  const views: Float32Array[][] = [];
-  for (const clip of clips) {
-    try {
-      views.push(extractFeatures(clip, config).views);
-    } catch { /* the server would answer 422 no_speech */ }
-  }
+  const views = viewsWithSpeech(clips, classifier.features.config);
   const out: number[] = [];
   for (let i = 0; i < views.length; i += 256) out.push(...answerClips(classifier, views.slice(i, i + 256)).map((a) => a.unknown!));
   return out;
