@@ -18,6 +18,7 @@ const SOURCES = [
   "dsp",
   "models/classifier.ts",
   "models/model_format.ts",
+  "models/network.ts",
   "models/recognize.ts",
   "models/transcribe.ts",
   "models/profile.ts",

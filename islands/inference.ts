@@ -12,6 +12,7 @@ import { featuresFromAudio } from "../dsp/index.ts";
 import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../models/profile.ts";
 import { rejectHeadFor } from "../models/reject.ts";
 import type { Classifier } from "../models/classifier.ts";
+import { prepareNetwork } from "../models/network.ts";
 import type { ModelChoice } from "./Recognizer.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
@@ -62,6 +63,7 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
       // The "not a digit" head, when the model has one.
       choice.rejectHead ? fetch(`/models/${name}/reject.json`).then((r) => r.json()) : null,
     ]);
+    prepareNetwork(model);
     const classifier: Classifier = { model, features, identity: { name, version } };
     if (rejectJson) classifier.reject = rejectHeadFor(rejectJson, classifier);
     return { classifier, backend };

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../dsp/features.ts";
 import type { FeaturesFile, ModelIdentity } from "./model_format.ts";
 import type { RejectHead } from "./reject.ts";
+import { forward } from "./network.ts";
 
 export { argmax } from "./model_format.ts";
 
@@ -34,7 +35,7 @@ export function networkOutputs(classifier: Classifier, vectors: Float32Array[]):
   vectors.forEach((v, i) => batch.set(normalize(v, classifier.features.stats), i * width));
   const outputs = tf.tidy(() => {
     const input = tf.tensor2d(batch, [vectors.length, width]);
-    return (classifier.model.predict(input) as tf.Tensor).dataSync() as Float32Array;
+    return forward(classifier.model, input).output.dataSync() as Float32Array;
   });
   return vectors.map((_, i) => outputs.slice(i * classes, (i + 1) * classes));
 }

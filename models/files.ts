@@ -8,6 +8,7 @@
  */
 import { tf } from "./tfjs.ts";
 import { type Classifier } from "./classifier.ts";
+import { prepareNetwork } from "./network.ts";
 import { type RejectHead, rejectHeadFor } from "./reject.ts";
 import { type FeaturesFile, float32ToFloat16Bits, type ModelIdentity } from "./model_format.ts";
 
@@ -114,6 +115,7 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
     weightSpecs,
     weightData: weights.slice().buffer,
   }));
+  prepareNetwork(model);
   const name = dir.replace(/\/+$/, "").split("/").pop() ?? "model";
   const identity: ModelIdentity = { name, version: (await sha256Hex(weights)).slice(0, 8) };
   const classifier: Classifier = { model, features, identity };

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { normalize } from "../dsp/features.ts";
 import { argmax, type Classifier, meanOverViews, outputClasses, splitOutput } from "./classifier.ts";
 import { modelId } from "./model_format.ts";
+import { embeddingSize as networkEmbeddingSize, forward } from "./network.ts";
 
 /** How strongly a profile's prototypes speak (stored in features.json as `profile`; chosen on unseen speakers). */
 export interface ProfileSettings {
@@ -47,29 +48,6 @@ export class ProfileError extends Error {
   }
 }
 
-const embedders = new WeakMap<tf.LayersModel, tf.LayersModel>();
-
-/**
- * What the final dense softmax layer(s) weigh: the input of the last layer, or for an ensemble graph whose
- * output averages its members' softmaxes, each member's, side by side.
- */
-function penultimate(model: tf.LayersModel): tf.SymbolicTensor {
-  const last = model.layers[model.layers.length - 1];
-  const heads = last.getClassName() === "Dense" ? [last] : last.inboundNodes[0].inboundLayers;
-  const inputs = heads.map((head) => head.input as tf.SymbolicTensor);
-  return inputs.length === 1 ? inputs[0] : tf.layers.concatenate({ name: "profile_embedding" }).apply(inputs) as tf.SymbolicTensor;
-}
-
-/** The same network with a second output, the penultimate features. Built once per model; shares its weights. */
-function embedder(model: tf.LayersModel): tf.LayersModel {
-  let twoHeaded = embedders.get(model);
-  if (!twoHeaded) {
-    twoHeaded = tf.model({ inputs: model.inputs, outputs: [penultimate(model), model.outputs[0]] });
-    embedders.set(model, twoHeaded);
-  }
-  return twoHeaded;
-}
-
 export interface Embedded {
   /** Generic probabilities of 0-9, the mean over the clip's views (as classifyClips). */
   probabilities: Float32Array;
@@ -87,7 +65,7 @@ export function embedClips(classifier: Classifier, clips: Float32Array[][]): Emb
   const batch = new Float32Array(vectors.length * width);
   vectors.forEach((v, i) => batch.set(normalize(v, classifier.features.stats), i * width));
   const [embeddings, probabilities, dim] = tf.tidy(() => {
-    const [e, p] = embedder(classifier.model).predict(tf.tensor2d(batch, [vectors.length, width])) as tf.Tensor[];
+    const { embedding: e, output: p } = forward(classifier.model, tf.tensor2d(batch, [vectors.length, width]));
     return [e.dataSync() as Float32Array, p.dataSync() as Float32Array, e.shape[1] as number];
   });
   const classes = outputClasses(classifier);
@@ -257,8 +235,7 @@ export function decodeProfile(text: string, classifier: Classifier): Profile {
 
 /** Size of the embedding the model's profiles hold. */
 export function embeddingSize(classifier: Classifier): number {
-  const shape = embedder(classifier.model).outputs[0].shape;
-  return shape[shape.length - 1] as number;
+  return networkEmbeddingSize(classifier.model);
 }
 
 function toBase64(bytes: Uint8Array): string {

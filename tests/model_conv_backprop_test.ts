@@ -1,4 +1,7 @@
-/** The WASM backprop kernels we register (models/lab/conv_backprop.ts) give the cpu backend's gradients. */
+/**
+ * The WASM training kernels we register (models/lab/conv_backprop.ts, models/lab/batch_norm.ts) give the cpu
+ * backend's gradients, losses and trained weights.
+ */
 import assert from "node:assert/strict";
 import { registerConvBackprop } from "../models/lab/conv_backprop.ts";
 import { initTf, tf } from "../models/tfjs.ts";
@@ -69,17 +72,20 @@ Deno.test("WASM Tile (replaced by block copies) matches the cpu backend", () => 
   }
 });
 
-Deno.test("a few DS-CNN training steps on WASM give the cpu backend's losses", async () => {
+Deno.test("a few DS-CNN training steps on WASM give the cpu backend's losses and then its predictions", async () => {
   const { buildDsCnn } = await import("../models/lab/dscnn.ts");
   const random = seededRandom(1);
   const xs = Float32Array.from({ length: 8 * 2000 }, () => random() * 2 - 1);
   const losses: Record<string, number[]> = {};
+  const predictions: Record<string, Float32Array> = {};
   for (const backend of ["cpu", "wasm"]) {
     tf.setBackend(backend);
     const model = buildDsCnn(50, 40, { channels: 8, blocks: 4, dropout: 0, learningRate: 1e-2, seed: 1 });
     const [x, y] = tf.tidy(() => [tf.tensor2d(xs, [8, 2000]), tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], "int32"), 10)]);
     losses[backend] = [];
     for (let step = 0; step < 4; step++) losses[backend].push(((await model.trainOnBatch(x, y)) as number[])[0]);
+    // Inference reads the batch norms' moving averages, which training updated: they must agree too.
+    predictions[backend] = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
     tf.dispose([x, y]);
     model.optimizer?.dispose();
     model.dispose();
@@ -87,4 +93,53 @@ Deno.test("a few DS-CNN training steps on WASM give the cpu backend's losses", a
   assert.equal(tf.getBackend(), "wasm");
   losses.cpu.forEach((loss, i) => assert.ok(Math.abs(loss - losses.wasm[i]) < 1e-4, `step ${i}: cpu ${loss}, wasm ${losses.wasm[i]}`));
   assert.ok(losses.wasm[3] < losses.wasm[0], "the loss did not fall");
+  const worst = predictions.cpu.reduce((m, p, i) => Math.max(m, Math.abs(p - predictions.wasm[i])), 0);
+  assert.ok(worst < 1e-4, `inference after training differs by up to ${worst}`);
+});
+
+Deno.test("WASM Sum and Mean (leading axes in one pass, others to WASM's own) match the cpu backend", () => {
+  const random = seededRandom(11);
+  const shape = [3, 4, 5, 6];
+  const values = Float32Array.from({ length: 360 }, () => random() * 10 - 5);
+  const cases: Array<[number | number[], boolean]> = [
+    [[0, 1, 2], false],
+    [[0, 1, 2], true],
+    [[2, 0, 1], false],
+    [0, true],
+    [
+      [0, -3],
+      false,
+    ],
+    [[1, 2], false],
+    [3, true],
+    [[0, 1, 2, 3], false],
+  ];
+  for (const op of ["sum", "mean"] as const) {
+    for (const [axis, keepDims] of cases) {
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const out = tf[op](tf.tensor(values, shape), axis, keepDims);
+          return { shape: out.shape, values: Array.from(out.dataSync()) };
+        });
+      };
+      const expected = run("cpu");
+      const actual = run("wasm");
+      const label = `${op} over ${axis}, keepDims ${keepDims}`;
+      assert.deepEqual(actual.shape, expected.shape, label);
+      actual.values.forEach((v, i) => assert.ok(Math.abs(v - expected.values[i]) < 1e-4, `${label}: ${v} vs ${expected.values[i]}`));
+    }
+  }
+  assert.equal(tf.getBackend(), "wasm");
+});
+
+Deno.test("WASM Identity (shared, not copied): a clone outlives its source and keeps its values", () => {
+  const before = tf.memory();
+  const source = tf.tensor([1, 2, 3]);
+  const copy = tf.clone(source);
+  source.dispose();
+  assert.deepEqual(Array.from(copy.dataSync()), [1, 2, 3]);
+  copy.dispose();
+  assert.equal(tf.memory().numTensors, before.numTensors);
+  assert.equal(tf.memory().numBytes, before.numBytes, "the shared data was not freed with its last reference");
 });

@@ -45,6 +45,15 @@ Deno.test("metrics: accuracy, F1 and ROC AUC on a hand-made case", () => {
   assert.equal(rocAucOneVsRest([true, false, true, false], [0.9, 0.1, 0.8, 0.85]), 0.75);
 });
 
+Deno.test("metrics: a row of zeros (no speech found) is a miss, even for a zero, and still counts in the class's support", () => {
+  const e = evaluate([0, 0, 1], [[0, 0], [0.9, 0.1], [0.2, 0.8]], 2);
+  assert.equal(e.accuracy, 2 / 3);
+  assert.equal(e.unanswered, 1);
+  assert.deepEqual(e.confusion, [[1, 0], [0, 1]]);
+  assert.equal(e.perClass[0].support, 2);
+  assert.equal(e.perClass[0].recall, 0.5);
+});
+
 Deno.test("fillTargets: one-hot rows, smoothed rows that still sum to 1", () => {
   const y = new Float32Array(20);
   fillTargets(y, [3, 7], 0);

@@ -6,6 +6,7 @@
  * reshaped inside the model, so the server and the browser feed it exactly as they feed the MLP.
  */
 import { tf } from "../tfjs.ts";
+import { type BatchNormArgs, trainableBatchNormalization } from "./batch_norm.ts";
 
 /**
  * Batch norm's moving averages: 0.9, not Keras's 0.99. Our runs are a few thousand steps, and with 0.99 a short run
@@ -26,15 +27,28 @@ export interface DsCnnOptions {
   classes?: number;
 }
 
-/** The network's layers applied to `input`; names carry `prefix`, so several members can share one graph. */
-export function dsCnnGraph(input: tf.SymbolicTensor, frames: number, bins: number, options: DsCnnOptions, prefix = ""): tf.SymbolicTensor {
+type BatchNormFactory = (args: BatchNormArgs) => tf.layers.Layer;
+
+/**
+ * The network's layers applied to `input`; names carry `prefix`, so several members can share one graph.
+ * `batchNorm` makes its batch-norm layers: tfjs's own (serving, and networks rebuilt from weights), or for a network
+ * about to be trained, one that trains several times faster on WASM (models/lab/batch_norm.ts).
+ */
+export function dsCnnGraph(
+  input: tf.SymbolicTensor,
+  frames: number,
+  bins: number,
+  options: DsCnnOptions,
+  prefix = "",
+  batchNorm: BatchNormFactory = tf.layers.batchNormalization,
+): tf.SymbolicTensor {
   let seed = options.seed * 1000;
   const init = () => tf.initializers.glorotUniform({ seed: seed++ });
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor) => layer.apply(x) as tf.SymbolicTensor;
   const bnRelu = (x: tf.SymbolicTensor, name: string) =>
     apply(
       tf.layers.reLU({ name: `${prefix}${name}_relu` }),
-      apply(tf.layers.batchNormalization({ momentum: BN_MOMENTUM, name: `${prefix}${name}_bn` }), x),
+      apply(batchNorm({ momentum: BN_MOMENTUM, name: `${prefix}${name}_bn` }), x),
     );
   let x = apply(tf.layers.reshape({ targetShape: [frames, bins, 1], name: `${prefix}grid` }), input);
   x = apply(
@@ -79,7 +93,8 @@ export function dsCnnGraph(input: tf.SymbolicTensor, frames: number, bins: numbe
 
 export function buildDsCnn(frames: number, bins: number, options: DsCnnOptions): tf.LayersModel {
   const input = tf.input({ shape: [frames * bins], name: "features" });
-  const model = tf.model({ inputs: input, outputs: dsCnnGraph(input, frames, bins, options), name: "dscnn" });
+  const outputs = dsCnnGraph(input, frames, bins, options, "", trainableBatchNormalization);
+  const model = tf.model({ inputs: input, outputs, name: "dscnn" });
   model.compile({ optimizer: tf.train.adam(options.learningRate), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   return model;
 }

@@ -12,6 +12,7 @@
 import type { FeatureStats } from "../../dsp/config.ts";
 import { dsCnnGraph, type DsCnnOptions } from "./dscnn.ts";
 import { tf } from "../tfjs.ts";
+import { prepareNetwork } from "../network.ts";
 
 /** One Dense layer's weights as plain arrays: what a training worker sends back, and what the ensemble is built from. */
 export interface DenseWeights {
@@ -97,7 +98,12 @@ export function refoldFirstLayer(layer: DenseWeights, own: FeatureStats, shared:
  */
 export function averageMembers(members: TrainedMember[]): { model: tf.LayersModel; stats: FeatureStats } {
   if (members.length === 0) throw new Error("an ensemble needs at least one member");
-  if (members[0].network) return averageNetworks(members);
+  const built = members[0].network ? averageNetworks(members) : averageMlps(members);
+  prepareNetwork(built.model); // ready to answer, as a loaded model is (models/network.ts)
+  return built;
+}
+
+function averageMlps(members: TrainedMember[]): { model: tf.LayersModel; stats: FeatureStats } {
   const shared = members[0].stats;
   const inputLength = shared.mean.length;
   const input = tf.input({ shape: [inputLength], name: "features" });

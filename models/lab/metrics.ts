@@ -14,16 +14,24 @@ export interface Evaluation {
   accuracy: number;
   macroF1: number;
   macroRocAuc: number;
-  /** confusion[true][predicted] counts. */
+  /** confusion[true][predicted] counts, of the answered clips. */
   confusion: number[][];
+  /** Clips given no answer (an all-zero row: no speech found); each is a miss. */
+  unanswered: number;
   perClass: ClassReport[];
   count: number;
 }
 
+/** Scores labelled answers; a row of zeros is no answer, a miss (argmax would call it 0, right for every "zero"). */
 export function evaluate(labels: number[], probabilities: ArrayLike<number>[], classes = 10): Evaluation {
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
+  let unanswered = 0;
   labels.forEach((label, i) => {
+    if (Array.from(probabilities[i]).every((p) => p === 0)) {
+      unanswered++;
+      return;
+    }
     const predicted = argmax(probabilities[i]);
     confusion[label][predicted]++;
     if (predicted === label) correct++;
@@ -32,7 +40,7 @@ export function evaluate(labels: number[], probabilities: ArrayLike<number>[], c
   for (let c = 0; c < classes; c++) {
     const tp = confusion[c][c];
     const predictedC = confusion.reduce((n, row) => n + row[c], 0);
-    const support = confusion[c].reduce((n, v) => n + v, 0);
+    const support = labels.filter((l) => l === c).length;
     const precision = predictedC ? tp / predictedC : 0;
     const recall = support ? tp / support : 0;
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
@@ -45,6 +53,7 @@ export function evaluate(labels: number[], probabilities: ArrayLike<number>[], c
     macroF1: mean(perClass.map((c) => c.f1)),
     macroRocAuc: mean(perClass.map((c) => c.rocAuc)),
     confusion,
+    unanswered,
     perClass,
     count: labels.length,
   };

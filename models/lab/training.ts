@@ -389,8 +389,8 @@ export async function trainOnAudio(
 
 /**
  * Probabilities for each clip, through classifyClips() over its feature views: evaluation takes the path the server takes. A clip in
- * which no speech is found gets a uniform distribution, which counts as a miss: evaluation never drops
- * the clips it cannot handle.
+ * which no speech is found gets a row of zeros, no answer, which evaluate() counts as a miss: evaluation never
+ * drops the clips it cannot handle.
  */
 export function predictAudio(
   model: tf.LayersModel,
@@ -409,5 +409,5 @@ export function predictAudio(
   const classifier: Classifier = { model, features: { config, stats }, identity: { name: "evaluation", version: "" } };
   const found = classifyClips(classifier, views.filter((v): v is Float32Array[] => v !== null));
   let k = 0;
-  return views.map((v) => (v === null ? new Float32Array(10).fill(0.1) : found[k++]));
+  return views.map((v) => (v === null ? new Float32Array(10) : found[k++]));
 }
