@@ -4,7 +4,7 @@
  * Why not model.predict: for one clip, tfjs-layers' own bookkeeping (per layer: shape checks, scopes, a kernel
  * each for convolution, batch norm and ReLU) cost ~0.8 ms of a DS-CNN's ~1 ms, and the kernels ~0.2. Here each
  * batch norm is folded into the convolution or dense layer before it, and the ReLU after it is fused into the
- * same kernel: the DS-CNN's 31 layers become 11 ops. Same numbers to float rounding (tests/model_network_test.ts),
+ * same kernel: the DS-CNN's 31 layers become 13 ops. Same numbers to float rounding (tests/model_network_test.ts),
  * in Deno and in the browser (any tfjs backend), since both call this module.
  *
  * Compiles what our training makes: chains from the input through InputLayer, Reshape, Conv2D, DepthwiseConv2D,

@@ -39,9 +39,9 @@ Deno.test("embedClips answers the generic probabilities exactly, with a unit emb
       assert.ok(Math.abs(Math.hypot(...e.embedding) - 1) < 1e-4);
     });
   }
-  // The MLP is a two-member ensemble: its embedding is both members' penultimate layers side by side.
+  // Both are two-member ensembles: the embedding is both members' penultimate layers side by side.
   assert.equal(embeddingSize(models.mlp), 256);
-  assert.equal(embeddingSize(models.cnn), 32);
+  assert.equal(embeddingSize(models.cnn), 64);
 });
 
 Deno.test("applyProfile moves mass only among the digits the profile has, keeps the sum, and weight 0 is the generic answer", () => {
@@ -74,7 +74,8 @@ Deno.test("a profile string round-trips, is small, and is refused for another mo
   const profile = makeProfile(id, takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding })));
   const text = encodeProfile(profile);
   assert.match(text, /^[A-Za-z0-9_-]+$/);
-  assert.ok(text.length < 4096, `${text.length} chars`);
+  // Ten prototypes of 64 float32 (the two members' features side by side), base64url inside JSON: a few KB.
+  assert.ok(text.length < 6144, `${text.length} chars`);
   const back = decodeProfile(text, models.cnn);
   assert.deepEqual(back.takes, profile.takes);
   back.prototypes.forEach((p, d) => assert.deepEqual(p, profile.prototypes[d]));

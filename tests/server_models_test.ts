@@ -56,7 +56,7 @@ Deno.test({
       assert.equal((await response.json()).format, "layers-model");
     }
     const page = await (await fetch(server.url)).text();
-    assert.match(page, /<select[^>]*>.*<option value="cnn"/s);
+    assert.match(page, /<select[^>]*>.*<option[^>]* value="cnn"/s);
     assert.match(page, /<th scope="col">cnn<\/th>/);
     assert.match(page, /<th scope="col">mlp<\/th>/);
     const doc = await (await fetch(`${server.url}/openapi.json`)).json();
