@@ -69,10 +69,10 @@ export function embeddingSize(model: tf.LayersModel): number {
   return heads(model).reduce((n, head) => n + ((head.input as tf.SymbolicTensor).shape[1] as number), 0);
 }
 
-/** The layers whose outputs are the answer: the last Dense, or each member's before an ensemble's Average. */
+/** The layers whose outputs are the answer: the last layer, or each member's before an ensemble's Average. */
 function heads(model: tf.LayersModel): tf.layers.Layer[] {
   const last = model.layers[model.layers.length - 1];
-  return last.getClassName() === "Dense" ? [last] : last.inboundNodes[0].inboundLayers;
+  return last.getClassName() === "Average" ? last.inboundNodes[0].inboundLayers : [last];
 }
 
 /** The fallback: the layers model with a second output, the penultimate features. Built once; shares the weights. */
@@ -109,11 +109,9 @@ function compiledNetwork(model: tf.LayersModel): Compiled | null {
 type Config = Record<string, any>;
 
 function compile(model: tf.LayersModel): Compiled | null {
-  const last = model.layers[model.layers.length - 1];
-  const ends = last.getClassName() === "Average" ? last.inboundNodes[0].inboundLayers : [last];
   const tensors: tf.Tensor[] = [];
   const chains: Chain[] = [];
-  for (const end of ends) {
+  for (const end of heads(model)) {
     const layers = chainTo(end);
     const steps = layers && compileChain(layers, tensors);
     if (!steps || layers![layers!.length - 1].getClassName() !== "Dense") {

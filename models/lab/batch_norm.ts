@@ -49,17 +49,12 @@ function moments({ inputs: { x }, backend }: KernelArgs): Info[] {
   return [mean, variance];
 }
 
-/** Per-channel scale gamma / sqrt(variance + epsilon): what both passes multiply by. */
-function scales(g: Float32Array, v: Float32Array, epsilon: number): Float64Array {
-  return Float64Array.from(g, (gamma, c) => gamma / Math.sqrt(v[c] + epsilon));
-}
-
 /** y = (x - mean) * gamma / sqrt(variance + epsilon) + beta. */
 function forward({ inputs: { x, gamma, beta, mean, variance }, backend, attrs }: KernelArgs): Info {
   const y = backend.makeOutput(x.shape, "float32");
   const [xs, g, b, m, v, ys] = [x, gamma, beta, mean, variance, y].map((t) => backend.typedArrayFromHeap(t));
   const channels = g.length;
-  const scale = scales(g, v, attrs.epsilon!);
+  const scale = Float64Array.from(g, (gamma, c) => gamma / Math.sqrt(v[c] + attrs.epsilon!));
   const shift = scale.map((k, c) => b[c] - m[c] * k);
   for (let at = 0; at < xs.length; at += channels) {
     for (let c = 0; c < channels; c++) ys[at + c] = xs[at + c] * scale[c] + shift[c];
@@ -91,7 +86,7 @@ function backward({ inputs: { dy, x, gamma, mean, variance }, backend, attrs }: 
   }
   const sumDyXhat = sumDyX.map((s, c) => (s - m[c] * sumDy[c]) * invStd[c]); // sum dy * (x - mean) / std
   // dx is linear in dy and x per channel: dx = scale * dy + slope * x + offset.
-  const scale = scales(g, v, attrs.epsilon!);
+  const scale = invStd.map((s, c) => g[c] * s);
   const slope = scale.map((k, c) => -k * invStd[c] * sumDyXhat[c] / rows);
   const offset = scale.map((k, c) => -k * sumDy[c] / rows - slope[c] * m[c]);
   for (let at = 0; at < xs.length; at += channels) {
