@@ -16,6 +16,8 @@ const CASES: Case[] = [
   { label: "conv 3x3 stride 1 valid, 3 channels", x: [2, 9, 7, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: "valid", depthwise: false },
   { label: "pointwise 1x1", x: [3, 5, 4, 8], filter: [1, 1, 8, 5], strides: [1, 1], pad: "same", depthwise: false },
   { label: "depthwise 3x3 stride 1 same", x: [2, 9, 7, 4], filter: [3, 3, 4, 1], strides: [1, 1], pad: "same", depthwise: true },
+  // The DS-CNN's second block: stride 2 on an odd height (the padding is uneven), one filter per channel.
+  { label: "depthwise 3x3 stride 2 same", x: [2, 25, 20, 4], filter: [3, 3, 4, 1], strides: [2, 2], pad: "same", depthwise: true },
   {
     label: "depthwise 3x3 stride 2 same, multiplier 2",
     x: [2, 10, 9, 3],

@@ -4,6 +4,8 @@ import { CNN_FEATURES, featureLength } from "../dsp/config.ts";
 import { extractFeatures } from "../dsp/features.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 import { averageMembers } from "../models/lab/ensemble.ts";
+import { dsCnnGraph, type LayerKit, TRAINING_LAYERS } from "../models/lab/dscnn.ts";
+import { registerConvBackprop } from "../models/lab/conv_backprop.ts";
 import { DEFAULT_TRAIN, disposeModel, trainMembers, type TrainOptions } from "../models/lab/training.ts";
 import { initTf, tf } from "../models/tfjs.ts";
 import { clipPath, FSDD } from "./helpers.ts";
@@ -77,5 +79,37 @@ Deno.test({
     input.dispose();
     for (const { model } of [pair, ...singles]) disposeModel(model);
     assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  },
+});
+
+Deno.test({
+  name: "training layers: the first convolution skips its input's gradient, and training gives the same weights to the bit",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    registerConvBackprop();
+    const frames = 50, bins = 40;
+    const options = { channels: 8, blocks: 2, dropout: 0, learningRate: 0.003, seed: 4 };
+    const x = tf.randomNormal([8, frames * bins], 0, 1, "float32", 6);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], "int32"), 10).toFloat();
+    const train = async (kit: LayerKit) => {
+      const input = tf.input({ shape: [frames * bins] });
+      const model = tf.model({ inputs: input, outputs: dsCnnGraph(input, frames, bins, options, "", kit) });
+      model.compile({ optimizer: tf.train.adam(options.learningRate), loss: "categoricalCrossentropy" });
+      const profile = await tf.profile(async () => {
+        for (let step = 0; step < 3; step++) await model.trainOnBatch(x, y);
+      });
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      const kernels = profile.kernels.map((k) => `${k.name} ${JSON.stringify(k.inputShapes)}`);
+      disposeModel(model);
+      return { weights, kernels };
+    };
+    const ours = await train(TRAINING_LAYERS);
+    const tfjs = await train({ ...TRAINING_LAYERS, inputConv: tf.layers.conv2d });
+    const inputGradient = (kernels: string[]) => kernels.filter((k) => k.startsWith("Conv2DBackpropInput") && k.includes("[10,4,1,8]"));
+    assert.equal(inputGradient(tfjs.kernels).length, 3, "tfjs's fused convolution computes it at every step");
+    assert.equal(inputGradient(ours.kernels).length, 0);
+    assert.deepEqual(ours.weights, tfjs.weights);
+    tf.dispose([x, y]);
   },
 });

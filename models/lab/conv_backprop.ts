@@ -237,10 +237,14 @@ function depthwiseBackpropInput(args: Args): Info {
             if (ix < 0 || ix >= w) continue;
             const xAt = ((b * h + iy) * w + ix) * ch;
             const tapAt = (i * fw + j) * f;
-            for (let q = 0; q < ch; q++) {
-              let sum = 0;
-              for (let r = 0; r < m; r++) sum += ws[tapAt + q * m + r] * dys[dyAt + q * m + r];
-              dx[xAt + q] += sum;
+            if (m === 1) {
+              for (let q = 0; q < ch; q++) dx[xAt + q] += ws[tapAt + q] * dys[dyAt + q];
+            } else {
+              for (let q = 0; q < ch; q++) {
+                let sum = 0;
+                for (let r = 0; r < m; r++) sum += ws[tapAt + q * m + r] * dys[dyAt + q * m + r];
+                dx[xAt + q] += sum;
+              }
             }
           }
         }

@@ -7,6 +7,7 @@
  */
 import { tf } from "../tfjs.ts";
 import { type BatchNormArgs, trainableBatchNormalization } from "./batch_norm.ts";
+import { type Conv2DArgs, inputConv2d } from "./input_conv.ts";
 
 /**
  * Batch norm's moving averages: 0.9, not Keras's 0.99. Our runs are a few thousand steps, and with 0.99 a short run
@@ -27,12 +28,25 @@ export interface DsCnnOptions {
   classes?: number;
 }
 
-type BatchNormFactory = (args: BatchNormArgs) => tf.layers.Layer;
+/** Makers of the layers that train differently from how they serve (same classes, weights and names). */
+export interface LayerKit {
+  batchNorm: (args: BatchNormArgs) => tf.layers.Layer;
+  /** The first convolution, the one that reads the input. */
+  inputConv: (args: Conv2DArgs) => tf.layers.Layer;
+}
+
+/** tfjs's own layers: serving, and networks rebuilt from weights. */
+export const SERVING_LAYERS: LayerKit = { batchNorm: tf.layers.batchNormalization, inputConv: tf.layers.conv2d };
+
+/**
+ * For a network about to be trained on WASM: batch norm several times faster (models/lab/batch_norm.ts), and a
+ * first convolution that skips its input's gradient (models/lab/input_conv.ts).
+ */
+export const TRAINING_LAYERS: LayerKit = { batchNorm: trainableBatchNormalization, inputConv: inputConv2d };
 
 /**
  * The network's layers applied to `input`; names carry `prefix`, so several members can share one graph.
- * `batchNorm` makes its batch-norm layers: tfjs's own (serving, and networks rebuilt from weights), or for a network
- * about to be trained, one that trains several times faster on WASM (models/lab/batch_norm.ts).
+ * `kit` makes the layers that train differently from how they serve (LayerKit).
  */
 export function dsCnnGraph(
   input: tf.SymbolicTensor,
@@ -40,7 +54,7 @@ export function dsCnnGraph(
   bins: number,
   options: DsCnnOptions,
   prefix = "",
-  batchNorm: BatchNormFactory = tf.layers.batchNormalization,
+  kit: LayerKit = SERVING_LAYERS,
 ): tf.SymbolicTensor {
   let seed = options.seed * 1000;
   const init = () => tf.initializers.glorotUniform({ seed: seed++ });
@@ -48,11 +62,11 @@ export function dsCnnGraph(
   const bnRelu = (x: tf.SymbolicTensor, name: string) =>
     apply(
       tf.layers.reLU({ name: `${prefix}${name}_relu` }),
-      apply(batchNorm({ momentum: BN_MOMENTUM, name: `${prefix}${name}_bn` }), x),
+      apply(kit.batchNorm({ momentum: BN_MOMENTUM, name: `${prefix}${name}_bn` }), x),
     );
   let x = apply(tf.layers.reshape({ targetShape: [frames, bins, 1], name: `${prefix}grid` }), input);
   x = apply(
-    tf.layers.conv2d({
+    kit.inputConv({
       filters: options.channels,
       kernelSize: [10, 4],
       strides: [2, 2],
@@ -93,7 +107,7 @@ export function dsCnnGraph(
 
 export function buildDsCnn(frames: number, bins: number, options: DsCnnOptions): tf.LayersModel {
   const input = tf.input({ shape: [frames * bins], name: "features" });
-  const outputs = dsCnnGraph(input, frames, bins, options, "", trainableBatchNormalization);
+  const outputs = dsCnnGraph(input, frames, bins, options, "", TRAINING_LAYERS);
   const model = tf.model({ inputs: input, outputs, name: "dscnn" });
   model.compile({ optimizer: tf.train.adam(options.learningRate), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   return model;

@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     "train-speakers": { type: "string" },
     "no-write": { type: "boolean", default: false },
     "save-folds": { type: "string" },
+    "teacher-folds": { type: "string" },
     enroll: { type: "string" },
     manifest: { type: "string" },
     strings: { type: "string" },
@@ -88,6 +89,7 @@ if (args.help) {
                     5-20 dB (models/lab/speech_finder.ts): spans too long, words cut short, accuracy noisy and clean
   --save-folds DIR  keep each fold's model as DIR/<held-out speaker>/ (default .cache/loso/<model name>), so that
                     --enroll and --strings can test speakers on a model that never heard them
+  --teacher-folds DIR  a distilled recipe's teachers, DIR/<held-out speaker>/ (default .cache/loso/<teacher's name>)
   Each of these overrides the model's stored recipe, for comparisons (see deno task train --help):
   --epochs N --augment N --members N --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N --voices DIRS
   --mixup A --smooth E --time-warp N --eq P --mask-fill zero|mean --non-digits N --max-clips N`);
@@ -141,6 +143,9 @@ if (args["non-digits"]) recipe.nonDigits = +args["non-digits"];
 if (args["recipe-json"]) Object.assign(recipe, JSON.parse(args["recipe-json"]));
 const maxClips = args["max-clips"] ? +args["max-clips"] : undefined;
 const foldsDir = args["save-folds"] ?? `.cache/loso/${basename(args.model)}`;
+// A distilled recipe's folds learn from the teacher's fold models (each without its held-out speaker), never
+// from the shipped teacher, which heard every speaker.
+const teacherFolds = args["teacher-folds"] ?? (recipe.teacher ? `.cache/loso/${basename(recipe.teacher)}` : "");
 const trainSpeakers = args["train-speakers"] !== undefined ? +args["train-speakers"] : undefined;
 
 if (args["fold-json"]) {
@@ -303,7 +308,8 @@ async function runFolds(
       ...nonDigits,
     ];
     // Statistics come from the training speakers only (each member computes them on its own input).
-    const { members } = await trainMembers(trainSet, config, recipe, epochPrinter(`loso -${speaker}`));
+    const foldRecipe = recipe.teacher ? { ...recipe, teacher: teacherFoldFor(speaker) } : recipe;
+    const { members } = await trainMembers(trainSet, config, foldRecipe, epochPrinter(`loso -${speaker}`));
     const labels = testIdx.map((i) => all[i].digit);
     const testAudio = testIdx.map((i) => audio[i]);
     // The first k members are the k-member ensemble (trainMembers): score every k, report the last.
@@ -321,7 +327,7 @@ async function runFolds(
       version: "",
       trainedAt: new Date().toISOString(),
       data: { heldOutSpeaker: speaker },
-      training: { ...recipe },
+      training: { ...foldRecipe },
       official: null,
     });
     model.dispose();
@@ -337,6 +343,19 @@ async function runFolds(
     );
   }
   return results;
+}
+
+/** The teacher's fold model that never heard `speaker` (a distilled recipe's LOSO), or a clear error. */
+function teacherFoldFor(speaker: string): string {
+  const dir = `${teacherFolds}/${speaker}`;
+  try {
+    Deno.statSync(`${dir}/model.json`);
+  } catch {
+    throw new Error(
+      `a distilled recipe's fold learns from its teacher's fold model, and ${dir} has none: run the teacher's LOSO with --save-folds first, or name them with --teacher-folds DIR`,
+    );
+  }
+  return dir;
 }
 
 /** Each saved fold model (foldsDir/<speaker>/) scored on its held-out speaker; speakers without one are left out. */
@@ -371,6 +390,7 @@ async function runFoldsInWorkers(held: string[], jobs: number): Promise<FoldResu
   try {
     const passOn = ["--model", args.model, "--data", args.data, "--recipe-json", JSON.stringify(recipe), "--save-folds", foldsDir];
     if (maxClips) passOn.push("--max-clips", String(maxClips));
+    if (teacherFolds) passOn.push("--teacher-folds", teacherFolds);
     if (trainSpeakers !== undefined) passOn.push("--train-speakers", String(trainSpeakers));
     const statuses = await Promise.all(groups.map((group, j) =>
       new Deno.Command(Deno.execPath(), {

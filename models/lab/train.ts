@@ -20,6 +20,7 @@ import {
 } from "./training.ts";
 import { evaluate } from "./metrics.ts";
 import { nonDigitClips } from "./nondigits.ts";
+import { DEFAULT_TEACHER_WEIGHT } from "./distill.ts";
 import { writeMetrics, writeOfficialPlots } from "./report.ts";
 
 const numbers = (s: string) => s.split(",").map(Number);
@@ -49,6 +50,8 @@ const { values: args } = parseArgs({
     "mask-fill": { type: "string", default: DEFAULT_TRAIN.maskFill },
     voices: { type: "string", default: "" },
     "non-digits": { type: "string", default: String(DEFAULT_TRAIN.nonDigits) },
+    teacher: { type: "string", default: "" },
+    "teacher-weight": { type: "string", default: String(DEFAULT_TEACHER_WEIGHT) },
     weights: { type: "string", default: "uint8" },
     features: { type: "string", default: "{}" },
     "max-clips": { type: "string" },
@@ -75,6 +78,9 @@ if (args.help) {
   --weights E       how weights.bin stores them: uint8 kernels (a quarter of float32; default) or float16 (a half)
   --voices DIRS     also train on the synthetic voices in these comma-separated folders (made by deno task voices)
   --non-digits N    a DS-CNN learns an 11th class, "not a digit", from N words and sounds (deno task nondigits first; 0 = off)
+  --teacher DIR     also learn from this model folder's probabilities on every training example (distillation,
+                    models/lab/distill.ts); its features must be the student's
+  --teacher-weight W  the teacher's share of each target, the label keeping 1 - W (default ${DEFAULT_TEACHER_WEIGHT})
   --features JSON   feature settings that differ from dsp/config.ts DEFAULT_FEATURES (CNN_FEATURES for a dscnn), e.g. '{"timeDct":16}'
   --max-clips N     use only the first N training clips (smoke tests)`);
   Deno.exit(0);
@@ -103,7 +109,10 @@ const options: TrainOptions = {
   recipe: { ...DEFAULT_TRAIN.recipe, eqProbability: +args.eq },
   voicesDir: args.voices,
   nonDigits: +args["non-digits"],
+  teacher: args.teacher,
+  teacherWeight: args.teacher ? +args["teacher-weight"] : 0,
 };
+if (!(options.teacherWeight >= 0 && options.teacherWeight <= 1)) throw new Error("--teacher-weight is between 0 and 1");
 const config: FeatureConfig = {
   ...(options.architecture === "dscnn" ? CNN_FEATURES : DEFAULT_FEATURES),
   ...featureOverrides(args.features),

@@ -15,6 +15,7 @@ import { registerConvBackprop } from "./conv_backprop.ts";
 import { type Classifier, classifyClips } from "../classifier.ts";
 import { averageMembers, denseLayersOf, networkWeightsOf, type TrainedMember } from "./ensemble.ts";
 import { listVoiceClips } from "./voices.ts";
+import { blendTargets, teacherProbabilities } from "./distill.ts";
 import { tf } from "../tfjs.ts";
 
 export interface LabelledAudio {
@@ -57,6 +58,13 @@ export interface TrainOptions extends MlpOptions {
    * 0 = the ten digits only. DS-CNN only.
    */
   nonDigits: number;
+  /**
+   * A model folder whose probabilities the network also learns from (models/lab/distill.ts), or "" for none. In
+   * `deno task eval --loso` each fold learns from the teacher's own fold model, which never heard that speaker.
+   */
+  teacher: string;
+  /** The teacher's share of each target (the label keeps the rest); 0 with no teacher. */
+  teacherWeight: number;
 }
 
 /** The class index of "not a digit", in a network trained with it. */
@@ -89,6 +97,8 @@ export const DEFAULT_TRAIN: TrainOptions = {
   mixupAlpha: 0,
   labelSmoothing: 0,
   nonDigits: 0,
+  teacher: "",
+  teacherWeight: 0,
 };
 
 /** Reads and resamples audio files to the model rate. */
@@ -118,6 +128,8 @@ export interface Examples {
   y: number[];
   /** Whether each example is a clip as recorded (not an augmented copy). */
   plain: boolean[];
+  /** A teacher's probabilities for each example (distillation), blended into its target. */
+  soft?: Float32Array[];
 }
 
 /** Features of every clip plus `augmentCopies` seeded augmentations of it. Clips with no speech are skipped. */
@@ -219,6 +231,7 @@ export async function trainNetwork(
         const size = Math.min(options.batchSize, n - start);
         const picked = order.slice(start, start + size);
         fillTargets(batchY, picked.map((i) => examples.y[i]), options.labelSmoothing, classes);
+        if (examples.soft) blendTargets(batchY, picked.map((i) => examples.soft![i]), options.teacherWeight, classes);
         picked.forEach((i, b) => batchX.set(xs.subarray(i * width, (i + 1) * width), b * width));
         if (options.mixupAlpha > 0) mixBatch(batchX, batchY, size, width, options.mixupAlpha, mixRandom, classes);
         const [input, target] = tf.tidy(() => [
@@ -289,6 +302,10 @@ export async function trainMember(
   onEpoch?: (report: EpochReport) => void,
 ): Promise<{ member: TrainedMember; examples: number }> {
   const made = makeExamples(clips, config, options);
+  if (options.teacher) {
+    if (options.nonDigits > 0) throw new Error('a teacher knows ten digits: distillation and a "not a digit" class do not mix');
+    made.soft = await teacherProbabilities(options.teacher, config, made.x);
+  }
   const cnn = options.architecture === "dscnn";
   // MLP: statistics over the clips and their augmented copies alike, the inputs it is trained on (members differ,
   // and the ensemble refolds them). DS-CNN: over the clips as recorded, per band, the same for every member.
