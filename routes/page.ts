@@ -66,6 +66,15 @@ function partialLoso(m: ServedModel): string {
   return speakers.length > 0 && speakers.length < 6 ? ` (${speakers.length} of 6 speakers: ${speakers.join(", ")})` : "";
 }
 
+/** Whether the model folder has this plot (the refusal curve exists only where refusal was measured). */
+function hasPlot(m: ServedModel, file: string): boolean {
+  try {
+    return Deno.statSync(`${m.dir}/plots/${file}`).isFile;
+  } catch {
+    return false;
+  }
+}
+
 function ModelPanel({ models }: { models: ServedModel[] }) {
   const synthetic = Number(models[0].metrics?.data?.syntheticClips ?? 0);
   const rows: Array<[string, (m: ServedModel) => string]> = [
@@ -99,6 +108,8 @@ function ModelPanel({ models }: { models: ServedModel[] }) {
             <img src=${`/models/${m.name}/plots/roc.svg`} alt=${`${m.name}: ROC curves, one digit against the rest`} loading="lazy" />
             ${m.metrics?.loso &&
               html`<img src=${`/models/${m.name}/plots/speakers.svg`} alt=${`${m.name}: accuracy for each held-out speaker`} loading="lazy" />`}
+            ${hasPlot(m, "reject_curve.svg") &&
+              html`<img src=${`/models/${m.name}/plots/reject_curve.svg`} alt=${`${m.name}: "not a digit": clips refused against real digits lost, held-out speakers`} loading="lazy" />`}
           </div>
         `
       )}

@@ -59,6 +59,12 @@ Deno.test({
     assert.match(page, /<select[^>]*>.*<option[^>]* value="cnn"/s);
     assert.match(page, /<th scope="col">cnn<\/th>/);
     assert.match(page, /<th scope="col">mlp<\/th>/);
+    // The refusal curve (issue: "not a digit") sits on the model panel beside the other plots, and is served.
+    assert.match(page, /<img src="\/models\/cnn\/plots\/reject_curve.svg"/);
+    const curve = await fetch(`${server.url}/models/cnn/plots/reject_curve.svg`);
+    assert.equal(curve.status, 200);
+    assert.match(curve.headers.get("content-type") ?? "", /image\/svg\+xml/);
+    assert.match(await curve.text(), /<svg/);
     const doc = await (await fetch(`${server.url}/openapi.json`)).json();
     const model = doc.paths["/predict"].post.parameters.find((p: { name: string }) => p.name === "model");
     assert.deepEqual([...model.schema.enum].sort(), ["cnn", "mlp"]);
