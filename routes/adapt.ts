@@ -4,6 +4,7 @@
  * prototype per digit (models/profile.ts), so it is small and says nothing a listener could play back.
  */
 import { AudioError } from "../dsp/errors.ts";
+import type { Classifier } from "../models/classifier.ts";
 import { featuresFromAudio } from "../dsp/index.ts";
 import { adaptToTakes, encodeProfile, MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
 import type { ServedModels } from "../models/served.ts";
@@ -13,7 +14,7 @@ import { ApiError, FROM_AUDIO } from "./errors.ts";
 import { pickModel } from "./predict.ts";
 import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
-interface Take {
+export interface Take {
   digit: number;
   /** 1-based, in the order the form sent them. */
   take: number;
@@ -45,22 +46,30 @@ export function adaptRoutes(definitions: ApiDefinitions, served: ServedModels, d
   return apiApp().openapi(definitions.adapt, async (c) => {
     const { classifier } = pickModel(served, c.req.valid("query").model);
     const takes = await readTakes(c.req.raw, limits);
-    const views: Float32Array[][] = [];
-    for (const { digit, take, file } of takes) {
-      // Each take's error names it, so that a client knows which one to record again.
-      const named = (message: string) => `take ${take} of "${digit}" (${file.name.slice(0, 60) || "unnamed"}): ${message}`;
-      try {
-        const bytes = new Uint8Array(await file.arrayBuffer());
-        if (bytes.length === 0) throw new ApiError(400, "empty_body", "the file is empty");
-        const audio = await decoder.decode(bytes);
-        views.push(featuresFromAudio(audio.samples, audio.sampleRate, classifier.features.config).views);
-      } catch (e) {
-        if (e instanceof AudioError) throw new ApiError(FROM_AUDIO[e.code][0], FROM_AUDIO[e.code][1], named(e.message));
-        if (e instanceof ApiError) throw new ApiError(e.status, e.code, named(e.message), e.headers);
-        throw e;
-      }
-    }
-    const { profile, heard } = adaptToTakes(classifier, takes.map((t, i) => ({ digit: t.digit, views: views[i] })));
-    return c.json({ profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard }, 200);
+    return c.json(await adaptToFiles(classifier, decoder, takes), 200);
   });
+}
+
+/**
+ * Labelled takes -> the /adapt answer (profile string, takes per digit, model, what each take was heard as).
+ * The REST route and the Gradio protocol (routes/gradio.ts) both come here.
+ */
+export async function adaptToFiles(classifier: Classifier, decoder: AudioDecoder, takes: Take[]) {
+  const views: Float32Array[][] = [];
+  for (const { digit, take, file } of takes) {
+    // Each take's error names it, so that a client knows which one to record again.
+    const named = (message: string) => `take ${take} of "${digit}" (${file.name.slice(0, 60) || "unnamed"}): ${message}`;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (bytes.length === 0) throw new ApiError(400, "empty_body", "the file is empty");
+      const audio = await decoder.decode(bytes);
+      views.push(featuresFromAudio(audio.samples, audio.sampleRate, classifier.features.config).views);
+    } catch (e) {
+      if (e instanceof AudioError) throw new ApiError(FROM_AUDIO[e.code][0], FROM_AUDIO[e.code][1], named(e.message));
+      if (e instanceof ApiError) throw new ApiError(e.status, e.code, named(e.message), e.headers);
+      throw e;
+    }
+  }
+  const { profile, heard } = adaptToTakes(classifier, takes.map((t, i) => ({ digit: t.digit, views: views[i] })));
+  return { profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard };
 }

@@ -6,6 +6,7 @@ import type { ServerConfig } from "./config.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { adaptRoutes } from "./adapt.ts";
 import { errorResponse, handleError } from "./errors.ts";
+import { GRADIO_PREFIX, gradioRoutes } from "./gradio.ts";
 import { healthRoutes } from "./health.ts";
 import { openApiDocument, openApiRoutes } from "./openapi.ts";
 import { apiApp, apiDefinitions } from "./definitions.ts";
@@ -67,6 +68,11 @@ export function createApp(
   const limits = { maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutS * 1000 };
   app.route("/", predictRoutes(definitions, served, decoder, limits));
   app.route("/", adaptRoutes(definitions, served, decoder, limits));
+  // The Gradio protocol (routes/gradio.ts): a self-describing API of its own (/config, /gradio_api/info), mounted
+  // beside the REST routes and, like the static folders, not part of /openapi.json.
+  const gradio = gradioRoutes(served, decoder, limits).app;
+  app.mount(GRADIO_PREFIX, gradio.fetch);
+  app.all("/config", (c) => gradio.fetch(c.req.raw));
   app.route("/", healthRoutes(definitions, served, runtime));
   app.route("/", openApiRoutes(definitions, () => openApiDocument(app)));
   app.route("/", pageRoutes(definitions, served, config));

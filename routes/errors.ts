@@ -19,6 +19,7 @@ export const API_ERROR_CODES = [
   "profile_mismatch",
   "bad_takes",
   "bad_parameter",
+  "busy",
   "internal",
 ] as const;
 

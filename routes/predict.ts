@@ -77,12 +77,26 @@ async function readRecognitionRequest(
   limits: BodyLimits,
 ) {
   const started = performance.now();
-  const { classifier } = pickModel(served, query.model);
-  const reject = readReject(query.reject);
   const { bytes, profile } = await readAudioRequest(req, limits);
-  if (bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
-  const speaker = readProfile(profile, classifier);
-  const audio = await decoder.decode(bytes);
+  return prepareRecognition(served, decoder, { bytes, profile, ...query }, started);
+}
+
+/**
+ * The audio bytes (already read under the body limits), the profile text and the query values -> what
+ * recognize()/transcribe() take. The REST routes and the Gradio protocol (routes/gradio.ts) both come here,
+ * so the model choice, the checks and the decoding are one path. `model` and `reject` must already be valid.
+ */
+export async function prepareRecognition(
+  served: ServedModels,
+  decoder: AudioDecoder,
+  input: { bytes: Uint8Array; profile?: string; model?: string; reject?: string },
+  started = performance.now(),
+) {
+  const { classifier } = pickModel(served, input.model);
+  const reject = readReject(input.reject);
+  if (input.bytes.length === 0) throw new ApiError(400, "empty_body", "the request has no audio (empty body)");
+  const speaker = readProfile(input.profile, classifier);
+  const audio = await decoder.decode(input.bytes);
   return { classifier, audio, speaker, reject, decodeMs: performance.now() - started };
 }
 
