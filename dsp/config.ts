@@ -53,6 +53,41 @@ export interface FeatureConfig {
   testWarps?: number[];
   /** Speech finding (dsp/speech.ts). */
   speech: SpeechConfig;
+  /**
+   * Samples in the Hann window (librosa `win_length`), zero-padded to `nFft` on both sides. Absent: nFft.
+   */
+  winLength?: number;
+  /** Frames centred on their hop (librosa `center=True`, zero padding). Absent: true. */
+  center?: boolean;
+  /**
+   * A pretrained embedding network is the model's front end (models/<embedding.model>/): the features are then
+   * the network's own log-mel input (dsp/speech_mel.ts) over `frames` frames, and the network turns them into
+   * one vector every `stepFrames` frames. Absent: the features go straight to the classifier.
+   */
+  embedding?: EmbeddingInput;
+}
+
+/**
+ * How a clip is fed to a pretrained speech embedding. The mel parameters are the FeatureConfig's own
+ * (nFft, winLength, hopLength, center, nMels, fMin, fMax, amin, topDb), at `sampleRate` here.
+ */
+export interface EmbeddingInput {
+  /** The network's folder under models/ (graph.json, weights.bin, LICENSE, NOTICE). */
+  model: string;
+  /** Rate the network's mel runs at, Hz: the clip (at FeatureConfig.sampleRate, band-limited) is upsampled to it. */
+  sampleRate: number;
+  /** Full scale of the samples the network was trained on: 32768 (16-bit integers as floats). */
+  fullScale: number;
+  /** RMS (full scale = 1) the speech segment is scaled to before the mel: how loud it was recorded stops mattering. */
+  levelRms: number;
+  /** RMS (full scale = 1) of a fixed, seeded noise added after scaling: digital silence looks like a quiet room. */
+  ditherRms: number;
+  /** The network's input is dB * dbScale + dbOffset (openWakeWord's x / 10 + 2). */
+  dbScale: number;
+  dbOffset: number;
+  /** The network's window and step, frames: one vector per windowFrames, every stepFrames. */
+  windowFrames: number;
+  stepFrames: number;
 }
 
 export interface SpeechConfig {
@@ -140,8 +175,58 @@ export const CNN_FEATURES: FeatureConfig = {
   testWarps: [1],
 };
 
-/** Length of the flat feature vector the model takes. */
+/**
+ * The speech embedding's input (models/speech_embedding/, Google's speech_embedding): 32 Slaney mel bands,
+ * 60-3800 Hz, of 16 kHz audio in 25 ms Hann windows inside 32 ms frames every 10 ms, not centred, dB floored
+ * 80 dB below the crop's loudest value, then x / 10 + 2: what melspectrogram.onnx computes (tested to 1e-4).
+ * Clips pass through 8 kHz first (every input band-limited like FSDD's recordings; the mel stops at 3.8 kHz).
+ * `frames` is chosen on leave-one-speaker-out with its cost (models/README.md).
+ */
+export const EMBEDDING_FEATURES: FeatureConfig = {
+  ...DEFAULT_FEATURES,
+  sampleRate: 8000,
+  nFft: 512,
+  winLength: 400,
+  hopLength: 160,
+  center: false,
+  nMels: 32,
+  fMin: 60,
+  fMax: 3800,
+  amin: 1e-10,
+  topDb: 80,
+  nMfcc: 0,
+  deltas: false,
+  frames: 76 + 8 * 10,
+  timeDct: 0,
+  timeGrid: "window",
+  utteranceNorm: "none",
+  testWarps: [1],
+  embedding: {
+    model: "speech_embedding",
+    sampleRate: 16000,
+    fullScale: 32768,
+    levelRms: 0.05,
+    ditherRms: 1e-4,
+    dbScale: 0.1,
+    dbOffset: 2,
+    windowFrames: 76,
+    stepFrames: 8,
+  },
+};
+
+/** Vectors an embedding gives for `frames` mel frames (0 when fewer than one window). */
+export function embeddingVectors(input: EmbeddingInput, frames: number): number {
+  return frames < input.windowFrames ? 0 : 1 + Math.floor((frames - input.windowFrames) / input.stepFrames);
+}
+
+/** Seconds between the spectrogram's frames (what the page's time axis needs). */
+export function hopSeconds(config: FeatureConfig): number {
+  return config.hopLength / (config.embedding?.sampleRate ?? config.sampleRate);
+}
+
+/** Length of the flat feature vector the model takes (for an embedding model: its mel input, frames x bands). */
 export function featureLength(config: FeatureConfig): number {
+  if (config.embedding) return config.nMels * config.frames;
   return valuesPerFrame(config) * (config.timeDct || config.frames);
 }
 

@@ -9,6 +9,7 @@ import { featureLength } from "./config.ts";
 import { removeDc } from "./dc.ts";
 import { findSpeech, type SpeechSegment } from "./speech.ts";
 import { dctMatrix, melSpectrogram, mfcc, powerSpectrogram, powerToDb, type Spectrogram } from "./spectrogram.ts";
+import { embeddingCrop, speechMel } from "./speech_mel.ts";
 
 export interface Features {
   /**
@@ -41,6 +42,11 @@ export interface FeatureOptions {
 export function extractFeatures(clip: Float32Array, config: FeatureConfig, options: FeatureOptions = {}): Features {
   const samples = removeDc(clip);
   const speech = options.segment ?? findSpeech(samples, config.sampleRate, config.speech);
+  if (config.embedding) {
+    // The embedding's own front end: its values are the network's input (no grid, no statistics here).
+    const { input, db } = speechMel(embeddingCrop(samples, speech, config), config, options.warp ?? 1);
+    return { values: input.data, views: [input.data], logMel: db, speech };
+  }
   const power = powerSpectrogram(analysedPart(samples, speech, config), config.nFft, config.hopLength);
   if (options.warp !== undefined) {
     const { values, logMel } = gridUnderWarp(power, config, options.warp, options.augmentGrid);

@@ -18,6 +18,7 @@ export * from "./utterances.ts";
 export * from "./highpass.ts";
 export * from "./endpointer.ts";
 export * from "./spectrogram.ts";
+export * from "./speech_mel.ts";
 export { encodeWav16, readWav } from "./wav.ts";
 
 /** Samples at any rate -> model-rate features. The path every prediction takes after decoding. */

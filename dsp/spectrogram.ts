@@ -22,22 +22,31 @@ export function hannWindow(n: number): Float32Array {
   return w;
 }
 
-const ffts = new Map<number, { fft: FFT; window: Float32Array }>();
-function fftOf(nFft: number) {
-  let entry = ffts.get(nFft);
+/** A Hann window of `winLength` zero-padded on both sides to `nFft` (librosa's `win_length` < `n_fft`). */
+export function paddedHannWindow(nFft: number, winLength: number): Float32Array {
+  const window = new Float32Array(nFft);
+  window.set(hannWindow(winLength), (nFft - winLength) >> 1);
+  return window;
+}
+
+const ffts = new Map<string, { fft: FFT; window: Float32Array }>();
+function fftOf(nFft: number, winLength: number) {
+  const key = `${nFft}:${winLength}`;
+  let entry = ffts.get(key);
   if (!entry) {
-    entry = { fft: new FFT(nFft), window: hannWindow(nFft) };
-    ffts.set(nFft, entry);
+    entry = { fft: new FFT(nFft), window: paddedHannWindow(nFft, winLength) };
+    ffts.set(key, entry);
   }
   return entry;
 }
 
 /**
  * Power spectrogram |STFT|^2, shape [1 + floor(n / hop)][nFft / 2 + 1]. With `center`, the signal is padded
- * by nFft / 2 zeros on both sides so that frame t is centred on sample t * hop (librosa center=True).
+ * by nFft / 2 zeros on both sides so that frame t is centred on sample t * hop (librosa center=True). The Hann
+ * window is `winLength` long, centred in the frame (librosa `win_length`).
  */
-export function powerSpectrogram(samples: Float32Array, nFft: number, hopLength: number, center = true): Spectrogram {
-  const { fft, window } = fftOf(nFft);
+export function powerSpectrogram(samples: Float32Array, nFft: number, hopLength: number, center = true, winLength = nFft): Spectrogram {
+  const { fft, window } = fftOf(nFft, winLength);
   const pad = center ? nFft >> 1 : 0;
   const padded = samples.length + 2 * pad;
   const frames = padded < nFft ? 0 : 1 + Math.floor((padded - nFft) / hopLength);

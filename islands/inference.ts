@@ -13,6 +13,7 @@ import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../mod
 import { rejectHeadFor } from "../models/reject.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { prepareNetwork } from "../models/network.ts";
+import { type EmbeddingGraph, type SpeechEmbedding, speechEmbeddingFrom } from "../models/embedding.ts";
 import type { ModelChoice } from "./Recognizer.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
@@ -65,6 +66,7 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
     ]);
     prepareNetwork(model);
     const classifier: Classifier = { model, features, identity: { name, version } };
+    if (features.config.embedding) classifier.embedding = await loadEmbedding(features.config.embedding.model, progress);
     if (rejectJson) classifier.reject = rejectHeadFor(rejectJson, classifier);
     return { classifier, backend };
   })().catch((e) => {
@@ -72,6 +74,25 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
     throw e;
   });
   loaded.set(modelId, loading);
+  return loading;
+}
+
+/** The speech embedding a model sits on, from /models/<folder>/ (graph.json, weights.bin), once per page. */
+const embeddings = new Map<string, Promise<SpeechEmbedding>>();
+function loadEmbedding(folder: string, progress: Progress): Promise<SpeechEmbedding> {
+  let loading = embeddings.get(folder);
+  if (!loading) {
+    progress(`Downloading the speech embedding (1.3 MB)…`);
+    loading = (async () => {
+      const [graph, weights] = await Promise.all([
+        fetch(`/models/${folder}/graph.json`).then((r) => r.json() as Promise<EmbeddingGraph>),
+        fetch(`/models/${folder}/weights.bin`).then((r) => r.arrayBuffer()),
+      ]);
+      return speechEmbeddingFrom(graph, weights, "");
+    })();
+    loading.catch(() => embeddings.delete(folder));
+    embeddings.set(folder, loading);
+  }
   return loading;
 }
 

@@ -7,6 +7,7 @@ import { normalize } from "../dsp/features.ts";
 import type { FeaturesFile, ModelIdentity } from "./model_format.ts";
 import type { RejectHead } from "./reject.ts";
 import { forward } from "./network.ts";
+import { embed, type SpeechEmbedding } from "./embedding.ts";
 
 export { argmax } from "./model_format.ts";
 
@@ -16,6 +17,8 @@ export interface Classifier {
   identity: ModelIdentity;
   /** The "not a digit" head (reject.json), when the folder has one for these weights. */
   reject?: RejectHead;
+  /** The pretrained front end (features.config.embedding) whose vectors `model` reads; absent: `model` reads the features. */
+  embedding?: SpeechEmbedding;
 }
 
 /** Outputs of the network: 10 (the digits) or 11 (the digits and "not a digit", class 10, trained in). */
@@ -26,17 +29,30 @@ export function outputClasses(classifier: Classifier): number {
 /** Whether the network itself was trained to say "not a digit" (an 11th class). */
 export const hasUnknownClass = (classifier: Classifier) => outputClasses(classifier) === 11;
 
+/**
+ * What `model` reads for a batch of un-normalized feature vectors: the vectors normalized with the training set's
+ * statistics, or for an embedding model, the embedding's vectors of its mel input (one pass over the batch), flat
+ * and normalized. Call inside tf.tidy.
+ */
+export function networkInput(classifier: Classifier, vectors: Float32Array[]): tf.Tensor2D {
+  const width = vectors[0].length;
+  const batch = new Float32Array(vectors.length * width);
+  const { stats, config } = classifier.features;
+  if (!classifier.embedding) {
+    vectors.forEach((v, i) => batch.set(normalize(v, stats), i * width));
+    return tf.tensor2d(batch, [vectors.length, width]);
+  }
+  vectors.forEach((v, i) => batch.set(v, i * width));
+  const mel = tf.tensor3d(batch, [vectors.length, config.frames, config.nMels]);
+  const flat = tf.reshape(embed(classifier.embedding, mel), [vectors.length, -1]);
+  return tf.div(tf.sub(flat, tf.tensor1d(stats.mean)), tf.tensor1d(stats.std));
+}
+
 /** The network's raw output rows (all its classes) for un-normalized feature vectors. All tensors are freed. */
 export function networkOutputs(classifier: Classifier, vectors: Float32Array[]): Float32Array[] {
   if (vectors.length === 0) return [];
-  const width = vectors[0].length;
   const classes = outputClasses(classifier);
-  const batch = new Float32Array(vectors.length * width);
-  vectors.forEach((v, i) => batch.set(normalize(v, classifier.features.stats), i * width));
-  const outputs = tf.tidy(() => {
-    const input = tf.tensor2d(batch, [vectors.length, width]);
-    return forward(classifier.model, input).output.dataSync() as Float32Array;
-  });
+  const outputs = tf.tidy(() => forward(classifier.model, networkInput(classifier, vectors)).output.dataSync() as Float32Array);
   return vectors.map((_, i) => outputs.slice(i * classes, (i + 1) * classes));
 }
 

@@ -11,6 +11,7 @@ import { type Classifier } from "./classifier.ts";
 import { prepareNetwork } from "./network.ts";
 import { type RejectHead, rejectHeadFor } from "./reject.ts";
 import { type FeaturesFile, float32ToFloat16Bits, type ModelIdentity } from "./model_format.ts";
+import { type EmbeddingGraph, type SpeechEmbedding, speechEmbeddingFrom } from "./embedding.ts";
 
 type Quantization = { dtype: "float16" } | { dtype: "uint8"; min: number; scale: number };
 type WeightSpec = TfWeightSpec & { quantization?: Quantization };
@@ -118,7 +119,8 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   prepareNetwork(model);
   const name = dir.replace(/\/+$/, "").split("/").pop() ?? "model";
   const identity: ModelIdentity = { name, version: (await sha256Hex(weights)).slice(0, 8) };
-  const classifier: Classifier = { model, features, identity };
+  const embedding = features.config.embedding ? await loadSpeechEmbedding(embeddingDir(dir, features.config.embedding.model)) : undefined;
+  const classifier: Classifier = { model, features, identity, ...(embedding ? { embedding } : {}) };
   const reject = await readRejectHead(dir, classifier);
   return reject ? { ...classifier, reject } : classifier;
 }
@@ -137,4 +139,34 @@ async function readRejectHead(dir: string, classifier: Classifier): Promise<Reje
     console.warn(`${dir}: no "not a digit" refusal: ${(e as Error).message}`);
     return undefined;
   }
+}
+
+/**
+ * Where a model's embedding network lives: beside the model folder (models/<name>/ and models/speech_embedding/), or
+ * else in this repository's models/ (a LOSO fold model under .cache/ sits on the same network).
+ */
+export function embeddingDir(modelDir: string, name: string): string {
+  const sibling = `${modelDir.replace(/\/+$/, "")}/../${name}`;
+  try {
+    if (Deno.statSync(`${sibling}/graph.json`).isFile) return sibling;
+  } catch { /* not beside it */ }
+  return new URL(`./${name}`, import.meta.url).pathname;
+}
+
+/** One network per folder, shared by every model that sits on it (it is frozen: nothing writes its weights). */
+const embeddings = new Map<string, Promise<SpeechEmbedding>>();
+
+/** Reads a speech embedding folder (graph.json, weights.bin), once per process. */
+export function loadSpeechEmbedding(dir: string): Promise<SpeechEmbedding> {
+  const key = Deno.realPathSync(dir);
+  let loaded = embeddings.get(key);
+  if (!loaded) {
+    loaded = (async () => {
+      const graph = JSON.parse(await Deno.readTextFile(`${key}/graph.json`)) as EmbeddingGraph;
+      const weights = await Deno.readFile(`${key}/weights.bin`);
+      return speechEmbeddingFrom(graph, weights.slice().buffer, (await sha256Hex(weights)).slice(0, 8));
+    })();
+    embeddings.set(key, loaded);
+  }
+  return loaded;
 }

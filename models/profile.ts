@@ -7,8 +7,7 @@
  * Shared by the server and the browser: no file system, no Hono.
  */
 import * as tf from "@tensorflow/tfjs";
-import { normalize } from "../dsp/features.ts";
-import { argmax, type Classifier, meanOverViews, outputClasses, splitOutput } from "./classifier.ts";
+import { argmax, type Classifier, meanOverViews, networkInput, outputClasses, splitOutput } from "./classifier.ts";
 import { modelId } from "./model_format.ts";
 import { embeddingSize as networkEmbeddingSize, forward } from "./network.ts";
 
@@ -61,11 +60,8 @@ export interface Embedded {
 export function embedClips(classifier: Classifier, clips: Float32Array[][]): Embedded[] {
   const vectors = clips.flat();
   if (vectors.length === 0) return [];
-  const width = vectors[0].length;
-  const batch = new Float32Array(vectors.length * width);
-  vectors.forEach((v, i) => batch.set(normalize(v, classifier.features.stats), i * width));
   const [embeddings, probabilities, dim] = tf.tidy(() => {
-    const { embedding: e, output: p } = forward(classifier.model, tf.tensor2d(batch, [vectors.length, width]));
+    const { embedding: e, output: p } = forward(classifier.model, networkInput(classifier, vectors));
     return [e.dataSync() as Float32Array, p.dataSync() as Float32Array, e.shape[1] as number];
   });
   const classes = outputClasses(classifier);
@@ -213,6 +209,9 @@ export function decodeProfile(text: string, classifier: Classifier): Profile {
   const takes = parsed.takes;
   if (!Array.isArray(takes) || takes.length !== 10 || !takes.every((n) => Number.isInteger(n) && n >= 0 && n <= MAX_TAKES_PER_DIGIT)) {
     throw bad(`"takes" must be ten counts of 0-${MAX_TAKES_PER_DIGIT}`);
+  }
+  if (typeof parsed.dim !== "number") {
+    throw bad(`"dim" must be a number (values per prototype), not ${JSON.stringify(parsed.dim)?.slice(0, 20)}`);
   }
   if (parsed.dim !== size) throw bad(`its prototypes have ${String(parsed.dim).slice(0, 10)} values, the model's ${size}`);
   let bytes: Uint8Array;

@@ -4,7 +4,7 @@
  * among those that keep at least 97% on FSDD's official split: the model that hears new voices best.
  */
 import type { Classifier } from "./classifier.ts";
-import { loadClassifier } from "./files.ts";
+import { embeddingDir, loadClassifier } from "./files.ts";
 import type { MetricsFile } from "./lab/report.ts";
 
 export interface ServedModel {
@@ -78,4 +78,14 @@ export async function loadServedModels(dirs: string[], ordered: boolean): Promis
   const best = ordered ? loaded[0] : loaded.reduce((a, b) => (rank(b.metrics) > rank(a.metrics) ? b : a));
   const models = [best, ...loaded.filter((m) => m !== best)];
   return { models, default: best, byName: (name) => models.find((m) => m.name === name) };
+}
+
+/** The embedding folders the served models sit on, by name (models/speech_embedding/ ...): the page downloads them. */
+export function embeddingFolders(served: ServedModels): Map<string, string> {
+  const folders = new Map<string, string>();
+  for (const { dir, classifier } of served.models) {
+    const name = classifier.features.config.embedding?.model;
+    if (name && !folders.has(name)) folders.set(name, embeddingDir(dir, name));
+  }
+  return folders;
 }

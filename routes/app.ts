@@ -1,7 +1,7 @@
 /** The Hono app: sub-apps mounted in one place, request log, security headers, CORS when asked, errors as JSON. */
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import type { ServedModels } from "../models/served.ts";
+import { embeddingFolders, type ServedModels } from "../models/served.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { adaptRoutes } from "./adapt.ts";
@@ -79,6 +79,8 @@ export function createApp(
   app.route("/", staticFile("/favicon.ico", "static/favicon.svg"));
   // Each model's folder for in-browser inference and its plots; /model is the default one.
   for (const model of served.models) app.route("/", staticFolder(`/models/${model.name}`, model.dir));
+  // The speech embedding the models sit on, for the in-browser mode (once, however many models share it).
+  for (const [name, dir] of embeddingFolders(served)) app.route("/", staticFolder(`/models/${name}`, dir));
   app.route("/", staticFolder("/model", served.default.dir));
   app.route("/", staticFolder("/static", "static"));
   app.route("/", staticFolder("/examples", config.examplesDir));

@@ -23,7 +23,18 @@ import { hasUnknownClass } from "../classifier.ts";
 import { type LosoReport, readMetrics, writeLosoPlots, writeMetrics, writeOfficialPlots, writeRejectPlot } from "./report.ts";
 import { initTf } from "../tfjs.ts";
 import { averageMembers } from "./ensemble.ts";
-import { DEFAULT_TRAIN, loadAudio, loadVoices, parseMaskFill, predictAudio, trainMembers, type TrainOptions } from "./training.ts";
+import {
+  DEFAULT_TRAIN,
+  loadAudio,
+  loadVoices,
+  parseMaskFill,
+  predictAudio,
+  servedProbabilities,
+  trainMembers,
+  type TrainOptions,
+} from "./training.ts";
+import { embeddingLoso, summarizeEmbeddingLoso } from "./embedding_recipe.ts";
+import { DEFAULT_HEAD, type HeadOptions } from "./embedding_head.ts";
 import type { Clip } from "./fsdd.ts";
 import type { FeatureConfig } from "../../dsp/config.ts";
 
@@ -155,7 +166,7 @@ if (args["fold-json"]) {
 }
 
 const labels = test.map((c) => c.digit);
-const probabilities = predictAudio(classifier.model, stats, config, await loadAudio(test.map((c) => c.path), config.sampleRate));
+const probabilities = servedProbabilities(classifier, await loadAudio(test.map((c) => c.path), config.sampleRate));
 const official = evaluate(labels, probabilities);
 console.log(
   `official test split (${official.count} clips): accuracy ${pct(official.accuracy)}, macro F1 ${
@@ -258,12 +269,20 @@ if (args.loso || args["score-folds"]) {
   const held = args.speakers ? args.speakers.split(",") : speakers(clips);
   const started = performance.now();
   const jobs = Math.max(1, Math.min(+args.jobs, held.length));
-  const folds = args["score-folds"]
+  const embeddingRecipe = config.embedding
+    ? { head: { ...DEFAULT_HEAD, ...(metrics.training as Partial<HeadOptions>) }, voicesDir: recipe.voicesDir }
+    : null;
+  const folds = embeddingRecipe
+    ? await embeddingLoso(clips, held, config, embeddingRecipe, foldsDir, console.log)
+    : args["score-folds"]
     ? await scoreSavedFolds(clips, held)
     : jobs === 1
     ? await runFolds(clips, held, config, recipe, maxClips)
     : await runFoldsInWorkers(held, jobs);
-  const loso = summarize(folds, recipe, (performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  const loso = embeddingRecipe
+    ? summarizeEmbeddingLoso(folds, embeddingRecipe, seconds)
+    : summarize(folds as FoldResult[], recipe, seconds);
   console.log(`leave-one-speaker-out: mean ${pct(loso.mean)}, worst ${pct(loso.worst)} (${loso.worstSpeaker})`);
   loso.byMembers?.forEach((r, k) => console.log(`  first ${k + 1} member(s): mean ${pct(r.mean)}, worst ${pct(r.worst)}`));
   metrics.loso = loso;

@@ -3,7 +3,9 @@
  * Trains the MLP on FSDD (official split: takes 5-49; all: every clip) and writes models/<name>/.
  */
 import { parseArgs } from "node:util";
-import { CNN_FEATURES, DEFAULT_FEATURES, type FeatureConfig } from "../../dsp/config.ts";
+import { CNN_FEATURES, DEFAULT_FEATURES, EMBEDDING_FEATURES, type FeatureConfig } from "../../dsp/config.ts";
+import { trainEmbeddingModel } from "./embedding_recipe.ts";
+import { DEFAULT_HEAD, type HeadOptions } from "./embedding_head.ts";
 import { DEFAULT_FSDD_DIR, listClips, officialSplit } from "./fsdd.ts";
 import { loadClassifier, saveModelFolder } from "../files.ts";
 import { epochPrinter } from "./progress.ts";
@@ -54,6 +56,7 @@ const { values: args } = parseArgs({
     "teacher-weight": { type: "string", default: String(DEFAULT_TEACHER_WEIGHT) },
     weights: { type: "string", default: "uint8" },
     features: { type: "string", default: "{}" },
+    head: { type: "string", default: "{}" },
     "max-clips": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -64,7 +67,10 @@ if (args.help) {
   --data DIR        FSDD folder (a clone of free-spoken-digit-dataset), default ${DEFAULT_FSDD_DIR}
   --split S         official (train on takes 5-49, test on 0-4) or all (train on everything, no test)
   --name NAME       model folder name under --out (default mlp, or cnn for --architecture dscnn)
-  --architecture A  mlp (the seed's MLP; default) or dscnn (the depthwise-separable CNN on a 1 s log-mel window)
+  --architecture A  mlp (the seed's MLP; default), dscnn (the depthwise-separable CNN on a 1 s log-mel window) or
+                    embedding (a small head on Google's speech embedding, models/speech_embedding/; folder "embed";
+                    takes --voices, --features and --head)
+  --head JSON       the embedding head's settings that differ from models/lab/embedding_head.ts DEFAULT_HEAD, e.g. '{"members":3}'
   --channels N --blocks N  the DS-CNN's width and depth (default ${DEFAULT_TRAIN.channels}, ${DEFAULT_TRAIN.blocks})
   --epochs N --batch N --lr X --hidden 512,256,128 --dropout 0.3,0.3,0.2 --seed N  (a DS-CNN uses the first dropout)
   --members N       train N MLPs from seeds seed..seed+N-1 and ship their average (default ${DEFAULT_TRAIN.members})
@@ -87,11 +93,26 @@ if (args.help) {
 }
 if (args.split !== "official" && args.split !== "all") throw new Error("--split is official or all");
 if (args.weights !== "float16" && args.weights !== "uint8") throw new Error("--weights is float16 or uint8");
-if (args.architecture !== "mlp" && args.architecture !== "dscnn") throw new Error("--architecture is mlp or dscnn");
+if (!["mlp", "dscnn", "embedding"].includes(args.architecture)) throw new Error("--architecture is mlp, dscnn or embedding");
+if (args.architecture === "embedding") {
+  // A head on the frozen speech embedding: its own recipe (models/lab/embedding_recipe.ts), same folder and metrics.
+  await initTf();
+  await trainEmbeddingModel({
+    data: args.data,
+    split: args.split,
+    dir: `${args.out}/${args.name ?? "embed"}`,
+    config: { ...EMBEDDING_FEATURES, ...featureOverrides(args.features) },
+    recipe: {
+      head: headOptions(args.head),
+      voicesDir: args.voices,
+    },
+  });
+  Deno.exit(0);
+}
 
 const options: TrainOptions = {
   ...DEFAULT_TRAIN,
-  architecture: args.architecture,
+  architecture: args.architecture as TrainOptions["architecture"],
   channels: +args.channels,
   blocks: +args.blocks,
   epochs: +args.epochs,
@@ -174,10 +195,18 @@ await writeMetrics(dir, {
 });
 console.log(`wrote ${dir} (version ${version}) in ${trainingSeconds.toFixed(0)} s`);
 
+/** `--head` JSON over DEFAULT_HEAD: known fields only. */
+function headOptions(json: string): HeadOptions {
+  const overrides = JSON.parse(json) as Partial<HeadOptions>;
+  const unknown = Object.keys(overrides).filter((key) => !(key in DEFAULT_HEAD));
+  if (unknown.length) throw new Error(`--head: no such head setting: ${unknown.join(", ")} (see models/lab/embedding_head.ts)`);
+  return { ...DEFAULT_HEAD, ...overrides };
+}
+
 /** `--features` JSON: fields of FeatureConfig only, so that a misspelt one fails instead of being ignored. */
 function featureOverrides(json: string): Partial<FeatureConfig> {
   const overrides = JSON.parse(json) as Partial<FeatureConfig>;
-  const known = new Set(Object.keys(DEFAULT_FEATURES));
+  const known = new Set([...Object.keys(DEFAULT_FEATURES), ...Object.keys(EMBEDDING_FEATURES)]);
   const unknown = Object.keys(overrides).filter((key) => !known.has(key));
   if (unknown.length) throw new Error(`--features: no such feature setting: ${unknown.join(", ")} (see dsp/config.ts)`);
   return overrides;

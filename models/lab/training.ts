@@ -415,15 +415,22 @@ export function predictAudio(
   config: FeatureConfig,
   clips: Float32Array[],
 ): Float32Array[] {
+  return servedProbabilities({ model, features: { config, stats }, identity: { name: "evaluation", version: "" } }, clips);
+}
+
+/**
+ * Each clip's digit probabilities through the served path (model-rate samples -> features -> [embedding ->] network,
+ * as recognize() does); a clip with no speech found gets a row of zeros, which evaluate() counts as unanswered.
+ */
+export function servedProbabilities(classifier: Classifier, clips: Float32Array[]): Float32Array[] {
   const views = clips.map((samples) => {
     try {
-      return extractFeatures(samples, config).views;
+      return extractFeatures(samples, classifier.features.config).views;
     } catch (e) {
       if (e instanceof AudioError) return null;
       throw e;
     }
   });
-  const classifier: Classifier = { model, features: { config, stats }, identity: { name: "evaluation", version: "" } };
   const found = classifyClips(classifier, views.filter((v): v is Float32Array[] => v !== null));
   let k = 0;
   return views.map((v) => (v === null ? new Float32Array(10) : found[k++]));

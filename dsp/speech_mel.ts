@@ -1,0 +1,69 @@
+/**
+ * The front end of the speech embedding (config.embedding): a fixed crop of audio around the speech, its level set,
+ * then the log-mel that Google's speech_embedding was trained on, as openWakeWord's melspectrogram.onnx computes it:
+ *   librosa.power_to_db(librosa.feature.melspectrogram(y, sr=16000, n_fft=512, win_length=400, hop_length=160,
+ *     center=False, power=2, n_mels=32, fmin=60, fmax=3800, htk=False, norm="slaney"), ref=1, amin=1e-10,
+ *     top_db=80) / 10 + 2
+ * with y in 16-bit integer units. Note the floor: 80 dB below the loudest value of the whole crop, so the same word
+ * gives other numbers in a longer crop. That is why the crop has a fixed length and is what training, the server
+ * and the browser all feed (tests/dsp_speech_mel_test.ts checks it against onnxruntime).
+ */
+import type { FeatureConfig } from "./config.ts";
+import { gaussian, seededRandom } from "./random.ts";
+import { resample } from "./resample.ts";
+import type { SpeechSegment } from "./speech.ts";
+import { melSpectrogram, powerSpectrogram, powerToDb, type Spectrogram } from "./spectrogram.ts";
+
+/** The dither's seed: fixed, so that a clip always gets the same answer. */
+const DITHER_SEED = 0x5eed;
+
+function embeddingOf(config: FeatureConfig) {
+  if (!config.embedding) throw new Error("this feature config has no speech embedding front end");
+  return config.embedding;
+}
+
+/** Samples (at the embedding's rate) the crop spans: `frames` frames, not centred. */
+export function cropSamples(config: FeatureConfig): number {
+  return (config.frames - 1) * config.hopLength + config.nFft;
+}
+
+/**
+ * The network's log-mel input for samples at the embedding's rate and full scale, [frames][nMels]; `db` is the same
+ * before the x * dbScale + dbOffset step (the picture shown to people). `warp` scales the filterbank (training only).
+ */
+export function speechMel(samples: Float32Array, config: FeatureConfig, warp = 1): { input: Spectrogram; db: Spectrogram } {
+  const embedding = embeddingOf(config);
+  const power = powerSpectrogram(samples, config.nFft, config.hopLength, config.center ?? true, config.winLength ?? config.nFft);
+  const mel = melSpectrogram(power, { ...config, sampleRate: embedding.sampleRate }, warp);
+  const db = powerToDb(mel, config.amin, config.topDb);
+  const input = new Float32Array(db.data.length);
+  for (let i = 0; i < input.length; i++) input[i] = db.data[i] * embedding.dbScale + embedding.dbOffset;
+  return { input: { ...db, data: input }, db };
+}
+
+/**
+ * The audio the embedding judges, at its rate and full scale: `cropSamples` samples centred on the speech (zeros
+ * past the clip's ends), scaled so that the speech has RMS `levelRms`, plus a fixed dither. `samples` are at
+ * config.sampleRate with the DC removed.
+ */
+export function embeddingCrop(samples: Float32Array, speech: SpeechSegment, config: FeatureConfig): Float32Array {
+  const embedding = embeddingOf(config);
+  const ratio = embedding.sampleRate / config.sampleRate;
+  const length = Math.ceil(cropSamples(config) / ratio);
+  const start = Math.round((speech.start + speech.end) / 2 - length / 2);
+  const crop = new Float32Array(length);
+  const from = Math.max(0, start);
+  const to = Math.min(samples.length, start + length);
+  if (to > from) crop.set(samples.subarray(from, to), from - start);
+  let energy = 0;
+  for (let i = speech.start; i < speech.end; i++) energy += samples[i] * samples[i];
+  const rms = Math.sqrt(energy / Math.max(1, speech.end - speech.start));
+  // A cap on the gain (60 dB): a near-silent clip is not blown up into pure noise at full level.
+  const gain = rms > 0 ? Math.min(embedding.levelRms / rms, 1000) : 1;
+  const random = seededRandom(DITHER_SEED);
+  for (let i = 0; i < length; i++) crop[i] = crop[i] * gain + embedding.ditherRms * gaussian(random);
+  const upsampled = resample(crop, config.sampleRate, embedding.sampleRate).subarray(0, cropSamples(config));
+  const out = new Float32Array(upsampled.length);
+  for (let i = 0; i < out.length; i++) out[i] = upsampled[i] * embedding.fullScale;
+  return out;
+}
