@@ -18,7 +18,7 @@ export class AudioError extends Error {
 
 /** Rates outside this range are not audio we can sensibly resample (and guard against header garbage). */
 export const MIN_SAMPLE_RATE = 1000;
-export const MAX_SAMPLE_RATE = 384000;
+export const MAX_SAMPLE_RATE = 192000;
 
 export function checkSampleRate(rate: number): void {
   if (!Number.isFinite(rate) || rate < MIN_SAMPLE_RATE || rate > MAX_SAMPLE_RATE) {

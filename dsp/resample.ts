@@ -3,6 +3,12 @@
  * family, not its exact filter). For a rational ratio L/M (after dividing by the gcd) the filter taps of
  * every one of the L output phases are computed once and cached: that table is what makes a 1 s clip cost
  * about a millisecond instead of ~19 ms for taps computed per sample.
+ *
+ * Bounded for untrusted rates: a ratio whose exact table would be large (L over 4,096 phases, or over 2^20
+ * taps: 47,999 -> 8,000, 191,998 -> 8,000) uses one small table of 512 phases instead, each tap interpolated
+ * linearly between two rows (error ~4e-6 of the tap, -100 dB); the cache keeps the last 8 filters only.
+ * Before: each such rate computed every tap with a Bessel series (3.3 s for a 1 MB WAV at 383,999 Hz), or
+ * kept a ~19.5 MB table for good (thirty rates: +560 MB).
  */
 
 /**
@@ -15,19 +21,29 @@ const ZEROS = 12;
 const KAISER_BETA = 6;
 /** Pass-band edge as a fraction of the lower Nyquist; the transition band takes the rest. */
 const ROLLOFF = 0.9;
-/** Ratios with more phases than this compute their taps per output sample instead of caching a table. */
+/** Ratios with more phases than this, or more taps than MAX_TABLE_TAPS, use the interpolated table. */
 const MAX_TABLE_PHASES = 4096;
+const MAX_TABLE_TAPS = 1 << 20;
+/** Phases of the interpolated table (one more row is kept: phase 1, for interpolating the last step). */
+const INTERPOLATED_PHASES = 512;
+/** Filters kept (least recently used dropped first). */
+const CACHE_ENTRIES = 8;
 
 interface PolyphaseFilter {
   up: number;
   down: number;
   /** Taps each side of the centre, in input samples. */
   half: number;
-  /** `up` rows of `2 * half + 1` taps; row p is the filter for output phase p. */
-  taps: Float32Array | null;
+  /**
+   * `exact`: `up` rows of `2 * half + 1` taps; row p is the filter for output phase p. Otherwise
+   * INTERPOLATED_PHASES + 1 rows; row r is the filter at fractional delay r / INTERPOLATED_PHASES.
+   */
+  taps: Float32Array;
+  exact: boolean;
   cutoff: number;
 }
 
+/** A Map iterates in insertion order: re-inserting on use keeps the least recently used first. */
 const cache = new Map<string, PolyphaseFilter>();
 
 function gcd(a: number, b: number): number {
@@ -60,25 +76,47 @@ function kernel(t: number, cutoff: number, half: number): number {
 function filterFor(fromRate: number, toRate: number): PolyphaseFilter {
   const key = `${fromRate}:${toRate}`;
   const cached = cache.get(key);
-  if (cached) return cached;
+  if (cached) {
+    cache.delete(key);
+    cache.set(key, cached);
+    return cached;
+  }
+  const { up, down, half, cutoff, exact } = shape(fromRate, toRate);
+  const width = 2 * half + 1;
+  const rows = exact ? up : INTERPOLATED_PHASES + 1;
+  const taps = new Float32Array(rows * width);
+  for (let p = 0; p < rows; p++) {
+    const frac = exact ? p / up : p / INTERPOLATED_PHASES;
+    for (let k = -half; k <= half; k++) taps[p * width + k + half] = kernel(k - frac, cutoff, half);
+  }
+  const filter = { up, down, half, taps, exact, cutoff };
+  cache.set(key, filter);
+  while (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  return filter;
+}
+
+function shape(fromRate: number, toRate: number) {
   const g = gcd(fromRate, toRate);
   const up = toRate / g;
   const down = fromRate / g;
   // The cutoff, relative to the input Nyquist, falls below 1 when we decimate, which is the anti-aliasing.
   const cutoff = Math.min(1, up / down) * ROLLOFF;
   const half = Math.ceil(ZEROS / cutoff);
-  let taps: Float32Array | null = null;
-  if (up <= MAX_TABLE_PHASES) {
-    const width = 2 * half + 1;
-    taps = new Float32Array(up * width);
-    for (let p = 0; p < up; p++) {
-      const frac = p / up;
-      for (let k = -half; k <= half; k++) taps[p * width + k + half] = kernel(k - frac, cutoff, half);
-    }
-  }
-  const filter = { up, down, half, taps, cutoff };
-  cache.set(key, filter);
-  return filter;
+  const exact = up <= MAX_TABLE_PHASES && up * (2 * half + 1) <= MAX_TABLE_TAPS;
+  return { up, down, half, cutoff, exact };
+}
+
+/**
+ * Roughly how many multiply-adds resampling `length` samples costs, building the filter included when it is
+ * not cached (a tap of the table costs ~30: a Bessel series). Callers use it to keep large jobs off a thread
+ * that must stay responsive.
+ */
+export function resampleCost(length: number, fromRate: number, toRate: number): number {
+  if (fromRate === toRate) return 0;
+  const { up, down, half, exact } = shape(fromRate, toRate);
+  const width = 2 * half + 1;
+  const build = cache.has(`${fromRate}:${toRate}`) ? 0 : 30 * width * (exact ? up : INTERPOLATED_PHASES + 1);
+  return build + Math.ceil((length * up) / down) * width * (exact ? 1 : 2);
 }
 
 /**
@@ -90,12 +128,12 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
   const filter = filterFor(fromRate, toRate);
   const out = new Float32Array(Math.ceil((samples.length * filter.up) / filter.down));
   // Two loops rather than one with a branch inside: the table loop is the hot path and stays simple.
-  if (filter.taps) resampleWithTable(samples, out, filter, filter.taps);
-  else resampleDirect(samples, out, filter);
+  if (filter.exact) resampleWithTable(samples, out, filter);
+  else resampleInterpolated(samples, out, filter);
   return out;
 }
 
-function resampleWithTable(samples: Float32Array, out: Float32Array, { up, down, half }: PolyphaseFilter, taps: Float32Array) {
+function resampleWithTable(samples: Float32Array, out: Float32Array, { up, down, half, taps }: PolyphaseFilter) {
   const width = 2 * half + 1;
   const n = samples.length;
   for (let i = 0; i < out.length; i++) {
@@ -111,15 +149,24 @@ function resampleWithTable(samples: Float32Array, out: Float32Array, { up, down,
   }
 }
 
-function resampleDirect(samples: Float32Array, out: Float32Array, { up, down, half, cutoff }: PolyphaseFilter) {
+/** Each tap interpolated between the two rows around the output's fractional delay. */
+function resampleInterpolated(samples: Float32Array, out: Float32Array, { up, down, half, taps }: PolyphaseFilter) {
+  const width = 2 * half + 1;
   const n = samples.length;
   for (let i = 0; i < out.length; i++) {
     const position = i * down;
     const base = Math.floor(position / up);
-    const frac = (position - base * up) / up;
+    const phase = ((position - base * up) / up) * INTERPOLATED_PHASES;
+    const r = Math.floor(phase);
+    const w = phase - r;
+    const row = r * width + half - base;
+    const next = row + width;
+    const lo = Math.max(base - half, 0);
+    const hi = Math.min(base + half, n - 1);
     let acc = 0;
-    for (let j = Math.max(base - half, 0); j <= Math.min(base + half, n - 1); j++) {
-      acc += samples[j] * kernel(j - base - frac, cutoff, half);
+    for (let j = lo; j <= hi; j++) {
+      const a = taps[row + j];
+      acc += samples[j] * (a + w * (taps[next + j] - a));
     }
     out[i] = acc;
   }

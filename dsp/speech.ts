@@ -58,7 +58,7 @@ export function findSpeech(samples: Float32Array, sampleRate: number, config: Sp
     throw new AudioError("no_speech", "no speech found: the sound has no louder part (constant noise or hum?)");
   }
   const best = runs.reduce((a, b) => (b.energy > a.energy ? b : a));
-  const spokenS = soundingSpan(levels, best, peak - config.rangeDb, hop, frameLength, samples.length) / sampleRate;
+  const spokenS = soundingSpan(detected, levels, best, peak - config.rangeDb, hop, frameLength) / sampleRate;
   // features.json written before minSpeechS existed: today's default.
   const minSpeechS = config.minSpeechS ?? DEFAULT_SPEECH.minSpeechS!;
   if (spokenS < minSpeechS) {
@@ -77,16 +77,32 @@ export function findSpeech(samples: Float32Array, sampleRate: number, config: Sp
 
 /**
  * How long the sound around the chosen run lasts, in samples: the run widened over its neighbouring frames
- * within `rangeDb` of the peak, without the noise-floor test. A clip that is all speech (FSDD trims some takes
- * to the word, so their "floor" is speech too and the run is only the loudest few frames) counts whole; a
- * click or a few stray samples in silence stay a few milliseconds long.
+ * within `rangeDb` of the peak, without the noise-floor test, then narrowed to the first and last sample at
+ * that level (a frame's RMS as an amplitude). A clip that is all speech (FSDD trims some takes to the word, so
+ * their "floor" is speech too and the run is only the loudest few frames) counts whole; a click or a few stray
+ * samples in silence stay a few milliseconds long. Measured to the sample, not the frame: counting whole frames
+ * added up to a frame and a hop on each side (an 80 ms tone counted ~125 ms and passed the 120 ms rule).
  */
-function soundingSpan(levels: Float32Array, run: Run, threshold: number, hop: number, frameLength: number, total: number): number {
+function soundingSpan(
+  samples: Float32Array,
+  levels: Float32Array,
+  run: Run,
+  thresholdDb: number,
+  hop: number,
+  frameLength: number,
+): number {
   let first = run.first;
   let last = run.last;
-  while (first > 0 && levels[first - 1] >= threshold) first--;
-  while (last < levels.length - 1 && levels[last + 1] >= threshold) last++;
-  return Math.min(total - first * hop, (last - first) * hop + frameLength);
+  while (first > 0 && levels[first - 1] >= thresholdDb) first--;
+  while (last < levels.length - 1 && levels[last + 1] >= thresholdDb) last++;
+  const from = first * hop;
+  const to = Math.min(samples.length, last * hop + frameLength) - 1;
+  const amplitude = 10 ** (thresholdDb / 20);
+  let start = from;
+  while (start < to && Math.abs(samples[start]) < amplitude) start++;
+  let end = to;
+  while (end > start && Math.abs(samples[end]) < amplitude) end--;
+  return end - start + 1;
 }
 
 interface Run {

@@ -2,6 +2,9 @@
  * POST /adapt: labelled takes of one speaker (multipart, file fields named "0".."9", 1-5 takes each) -> a
  * profile string for /predict's "profile" field. Stateless: the server keeps nothing; the profile holds one
  * prototype per digit (models/profile.ts), so it is small and says nothing a listener could play back.
+ * Takes are short words: each may last MAX_TAKE_S, all of them together MAX_TAKES_TOTAL_S, and each take is
+ * decoded under what is left of that, so a request of 50 minute-long takes stops at its first take (before:
+ * 50 x 60 s of Opus cost 13.7 s of CPU).
  */
 import { AudioError } from "../dsp/errors.ts";
 import type { Classifier } from "../models/classifier.ts";
@@ -13,6 +16,11 @@ import type { AudioDecoder } from "./decoding.ts";
 import { ApiError, FROM_AUDIO } from "./errors.ts";
 import { pickModel } from "./predict.ts";
 import { apiApp, type ApiDefinitions } from "./definitions.ts";
+
+/** Longest take, seconds: the page's recorder stops at 10 s. */
+export const MAX_TAKE_S = 10;
+/** All takes of a request together, seconds (50 takes of a word and its silences take ~100 s). */
+export const MAX_TAKES_TOTAL_S = 120;
 
 export interface Take {
   digit: number;
@@ -26,7 +34,8 @@ async function readTakes(req: Request, limits: BodyLimits): Promise<Take[]> {
   if (!type.toLowerCase().startsWith("multipart/form-data")) {
     throw new ApiError(400, "bad_takes", 'send multipart/form-data with the takes as file fields named by their digit ("0" .. "9")');
   }
-  const form = await parseMultipart(await readBodyBytes(req, limits), type);
+  // Every take is a part: more parts than the most takes allowed is refused before the form is parsed.
+  const form = await parseMultipart(await readBodyBytes(req, limits), type, 10 * MAX_TAKES_PER_DIGIT, "bad_takes");
   const takes: Take[] = [];
   for (const [name, value] of form.entries()) {
     if (!/^[0-9]$/.test(name)) {
@@ -56,13 +65,15 @@ export function adaptRoutes(definitions: ApiDefinitions, served: ServedModels, d
  */
 export async function adaptToFiles(classifier: Classifier, decoder: AudioDecoder, takes: Take[]) {
   const views: Float32Array[][] = [];
+  let heardS = 0;
   for (const { digit, take, file } of takes) {
     // Each take's error names it, so that a client knows which one to record again.
     const named = (message: string) => `take ${take} of "${digit}" (${file.name.slice(0, 60) || "unnamed"}): ${message}`;
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       if (bytes.length === 0) throw new ApiError(400, "empty_body", "the file is empty");
-      const audio = await decoder.decode(bytes);
+      const audio = await decodeTake(decoder, bytes, MAX_TAKES_TOTAL_S - heardS);
+      heardS += audio.samples.length / audio.sampleRate;
       views.push(featuresFromAudio(audio.samples, audio.sampleRate, classifier.features.config).views);
     } catch (e) {
       if (e instanceof AudioError) throw new ApiError(FROM_AUDIO[e.code][0], FROM_AUDIO[e.code][1], named(e.message));
@@ -72,4 +83,17 @@ export async function adaptToFiles(classifier: Classifier, decoder: AudioDecoder
   }
   const { profile, heard } = adaptToTakes(classifier, takes.map((t, i) => ({ digit: t.digit, views: views[i] })));
   return { profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard };
+}
+
+/** One take, decoded under the take's limit and what is left of the request's (413 too_long past either). */
+async function decodeTake(decoder: AudioDecoder, bytes: Uint8Array, leftS: number) {
+  try {
+    return await decoder.decode(bytes, { maxDurationS: Math.min(MAX_TAKE_S, leftS) });
+  } catch (e) {
+    if (!(e instanceof AudioError) || e.code !== "too_long") throw e;
+    const why = leftS < MAX_TAKE_S
+      ? `the takes together last more than ${MAX_TAKES_TOTAL_S} s, the limit of a request`
+      : `the take lasts more than ${MAX_TAKE_S} s; a take is one word`;
+    throw new ApiError(413, "too_long", why);
+  }
 }

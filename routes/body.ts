@@ -2,19 +2,32 @@
  * Reading a request body under limits: at most `maxBytes` (413 too_large, checked against Content-Length
  * first and again while reading), and all of it within `timeoutMs` (408 timeout), so a client that stops
  * mid-body or sends a byte a second cannot hold a socket and its buffers for as long as it likes.
+ *
+ * The body is read into one buffer (a BYOB reader: the runtime writes into it; sized from Content-Length,
+ * else grown by doubling, up to the limit). Read the default way, every read is a fresh 64 KB buffer however
+ * little it holds: a body trickled in 20,000 one-byte chunks cost ~45 KB a chunk (RSS 159 -> 1,072 MB). And
+ * past MIN_READS reads, a body arriving at under MIN_BYTES_PER_READ bytes a read on average is refused.
  */
-import { ApiError } from "./errors.ts";
+import { ApiError, type ApiErrorCode } from "./errors.ts";
 
 export interface BodyLimits {
   maxBytes: number;
   timeoutMs: number;
 }
 
+/** A body may take this many reads whatever their size ... */
+export const MIN_READS = 256;
+/** ... and beyond that must average this many bytes a read (a 10 MB body in 1,460-byte TCP segments: 7,200 reads). */
+export const MIN_BYTES_PER_READ = 256;
+/** The buffer's first size when Content-Length does not say (x16 at most when it does: a declared size is not yet a body). */
+const FIRST_BUFFER_BYTES = 64 * 1024;
+
 export async function readBodyBytes(req: Request, limits: BodyLimits): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (declared > limits.maxBytes) throw tooLarge(limits);
+  // Closing the connection keeps the runtime from reading (draining) a body it was told is too large.
+  if (declared > limits.maxBytes) throw tooLarge(limits, { connection: "close" });
   if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
+  const reader = bodyReader(req.body);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -22,59 +35,124 @@ export async function readBodyBytes(req: Request, limits: BodyLimits): Promise<U
       reject(
         new ApiError(408, "timeout", `the request body did not arrive within ${limits.timeoutMs / 1000} s`, { connection: "close" }),
       );
-      reader.cancel().catch(() => {});
+      reader.cancel();
     }, limits.timeoutMs);
   });
-  const chunks: Uint8Array[] = [];
+  const known = Number.isSafeInteger(declared) && declared >= 0;
+  // One byte over the limit is room enough to see that a body without Content-Length is too large.
+  const capacity = limits.maxBytes + 1;
+  let buffer = new ArrayBuffer(Math.min(known ? declared : FIRST_BUFFER_BYTES, FIRST_BUFFER_BYTES * 16, capacity));
   let total = 0;
+  let reads = 0;
   try {
     while (true) {
-      const { done, value } = await Promise.race([reader.read(), deadline]);
-      if (done) break;
-      total += value.length;
-      if (total > limits.maxBytes) {
-        reader.cancel().catch(() => {});
-        throw tooLarge(limits);
+      if (total === buffer.byteLength) {
+        if (total >= capacity) break;
+        const grown = new Uint8Array(Math.min(capacity, Math.max(FIRST_BUFFER_BYTES, 2 * total)));
+        grown.set(new Uint8Array(buffer, 0, total));
+        buffer = grown.buffer;
       }
-      chunks.push(value);
+      const { done, value } = await Promise.race([reader.read(new Uint8Array(buffer, total)), deadline]);
+      if (value) buffer = value.buffer as ArrayBuffer;
+      if (done || !value) break;
+      total += value.byteLength;
+      reads++;
+      if (reads > MIN_READS && total < reads * MIN_BYTES_PER_READ) {
+        throw new ApiError(
+          400,
+          "undecodable",
+          `the body arrived in ${reads} pieces of ${(total / reads).toFixed(0)} bytes on average; ` +
+            `send it in larger pieces (at least ${MIN_BYTES_PER_READ} bytes on average after ${MIN_READS})`,
+          { connection: "close" },
+        );
+      }
     }
+    if (total > limits.maxBytes) throw tooLarge(limits);
   } catch (e) {
+    reader.cancel();
     if (e instanceof ApiError) throw e;
     // The client went away or broke the stream: nothing useful arrived.
     throw new ApiError(400, "undecodable", `the request body could not be read: ${(e as Error)?.message ?? e}`);
   } finally {
     clearTimeout(timer);
   }
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return total === buffer.byteLength ? new Uint8Array(buffer) : new Uint8Array(buffer.slice(0, total));
 }
 
-function tooLarge(limits: BodyLimits): ApiError {
-  return new ApiError(413, "too_large", `the body is over the limit of ${limits.maxBytes} bytes`);
+/** Reads into the caller's buffer: a BYOB reader where the stream is a byte stream, else a default one copying into it. */
+function bodyReader(body: ReadableStream<Uint8Array>) {
+  try {
+    const byob = body.getReader({ mode: "byob" });
+    return {
+      read: (into: Uint8Array<ArrayBuffer>) => byob.read(into),
+      cancel: () => byob.cancel().catch(() => {}),
+    };
+  } catch {
+    // Not a byte stream (a Request built in process from another stream): copy each chunk in, keeping none.
+    const plain = body.getReader();
+    let pending: Uint8Array | undefined;
+    return {
+      read: async (into: Uint8Array<ArrayBuffer>): Promise<{ done: boolean; value?: Uint8Array<ArrayBuffer> }> => {
+        let chunk = pending;
+        pending = undefined;
+        if (!chunk) {
+          const next = await plain.read();
+          if (next.done) return { done: true, value: into.subarray(0, 0) };
+          chunk = next.value;
+        }
+        const n = Math.min(chunk.length, into.length);
+        into.set(chunk.subarray(0, n));
+        if (n < chunk.length) pending = chunk.subarray(n);
+        return { done: false, value: into.subarray(0, n) };
+      },
+      cancel: () => plain.cancel().catch(() => {}),
+    };
+  }
+}
+
+function tooLarge(limits: BodyLimits, headers: Record<string, string> = {}): ApiError {
+  return new ApiError(413, "too_large", `the body is over the limit of ${limits.maxBytes} bytes`, headers);
 }
 
 /**
  * A multipart/form-data body, parsed from bytes already read under the limits. A body without its closing
  * boundary (cut short, or a part never terminated) is refused as unparseable rather than read as a form
- * that merely lacks fields.
+ * that merely lacks fields. Parts are counted before the form is parsed: more than `maxParts` is refused at
+ * once (before: 150,000 parts cost 4 s of the event loop and 190 MB before the handler could say no).
  */
-export async function parseMultipart(bytes: Uint8Array, contentType: string): Promise<FormData> {
+export async function parseMultipart(
+  bytes: Uint8Array,
+  contentType: string,
+  maxParts: number,
+  code: ApiErrorCode = "undecodable",
+): Promise<FormData> {
   const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   const unparseable = (why: string) => new ApiError(400, "undecodable", `the multipart/form-data body could not be parsed: ${why}`);
   if (!boundary) throw unparseable("the Content-Type names no boundary");
   const closing = new TextEncoder().encode(`--${boundary[1] ?? boundary[2]}--`);
   if (indexOf(bytes, closing) < 0) throw unparseable("it ends before its closing boundary (cut short, or a part is not terminated)");
+  // Every part starts with a delimiter line, and the closing one starts the same way: parts = delimiters - 1.
+  const parts = countDelimiters(bytes, closing.subarray(0, closing.length - 2), maxParts + 2) - 1;
+  if (parts > maxParts) throw new ApiError(400, code, `the form has more than ${maxParts} parts; this route reads at most ${maxParts}`);
   try {
     return await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } }).formData();
   } catch (e) {
     throw unparseable((e as Error)?.message ?? String(e));
   }
+}
+
+/** How many times `--boundary` starts a line (or the body), counting up to `stop`. Linear: one pass. */
+function countDelimiters(bytes: Uint8Array, delimiter: Uint8Array, stop: number): number {
+  let count = 0;
+  const first = delimiter[0];
+  const last = bytes.length - delimiter.length;
+  outer: for (let i = 0; i <= last; i++) {
+    if (bytes[i] !== first || (i > 0 && bytes[i - 1] !== 0x0a)) continue;
+    for (let j = 1; j < delimiter.length; j++) if (bytes[i + j] !== delimiter[j]) continue outer;
+    if (++count >= stop) break;
+    i += delimiter.length - 1;
+  }
+  return count;
 }
 
 /** Index of `needle` in `haystack`, searched from the end (the closing boundary is the last thing in a form). */

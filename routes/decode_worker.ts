@@ -14,6 +14,8 @@ export interface DecodeJob {
   maxDurationS: number;
   /** The model's rate: samples come back resampled to it. */
   targetRate: number;
+  /** The job stops itself this long after it starts (the pool answers at the same time, and replaces the worker). */
+  budgetMs: number;
 }
 
 export type DecodeReply =
@@ -26,7 +28,8 @@ const warmed = warmDecoders().then(() => self.postMessage({ ready: true }));
 self.onmessage = async ({ data: job }: MessageEvent<DecodeJob>) => {
   await warmed;
   try {
-    const audio = await decodeAudio(job.bytes, { maxDurationS: job.maxDurationS });
+    const deadline = performance.now() + job.budgetMs;
+    const audio = await decodeAudio(job.bytes, { maxDurationS: job.maxDurationS, deadline });
     const samples = resample(audio.samples, audio.sampleRate, job.targetRate);
     const reply: DecodeReply = {
       id: job.id,

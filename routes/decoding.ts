@@ -4,9 +4,16 @@
  * is decoded and resampled in a pool of Web Workers, each job under a time budget and a memory budget: a job
  * over either is answered 400 and its worker is terminated (then replaced), so no upload can hold the event
  * loop or keep memory. Measured before: a 3 KB forged M4A held the loop for 9-14 s and 1.5 GB.
+ *
+ * A small WAV is resampled in place only when that is cheap (resampleCost); otherwise it goes to a worker
+ * like the rest (before: a 1 MB WAV at 383,999 Hz held the event loop 3.3 s). A worker's job stops itself at
+ * its deadline and yields between chunks (dsp/decode.ts), because terminate() cannot stop a Deno worker in
+ * the middle of a long task: before, four forged files left five threads burning cores for 25 s after their
+ * answers.
  */
 import { decodeAudio } from "../dsp/decode.ts";
 import { AudioError } from "../dsp/errors.ts";
+import { resample, resampleCost } from "../dsp/resample.ts";
 import { isWav } from "../dsp/wav.ts";
 import type { DecodedInput } from "../models/recognize.ts";
 import type { DecodeJob, DecodeReply } from "./decode_worker.ts";
@@ -19,12 +26,19 @@ export interface DecoderOptions {
   timeoutMs: number;
   /** Growth of the process's RSS during a job beyond which the job's worker is stopped, bytes. */
   memoryBudgetBytes: number;
-  /** WAV files up to this size are read on the main thread. */
+  /** WAV files up to this size are read on the main thread (and resampled there when that is cheap). */
   inlineWavBytes: number;
 }
 
+/** A job past its time budget has this long to stop itself before its worker is terminated, ms. */
+const STOP_GRACE_MS = 2000;
+
+/** Resampling cheaper than this many multiply-adds (~2-5 ms) is done on the event loop; dearer goes to a worker. */
+export const INLINE_RESAMPLE_COST = 4e6;
+
 export interface AudioDecoder {
-  decode(bytes: Uint8Array): Promise<DecodedInput>;
+  /** `maxDurationS` lowers the limit for this file (an /adapt take). */
+  decode(bytes: Uint8Array, options?: { maxDurationS?: number }): Promise<DecodedInput>;
   /** Resolves once every worker has compiled its codecs. */
   ready: Promise<void>;
   close(): void;
@@ -39,7 +53,8 @@ interface Pending {
 class Slot {
   worker!: Worker;
   ready!: Promise<void>;
-  current: { pending: Pending; timer: ReturnType<typeof setTimeout>; rssAtStart: number } | null = null;
+  /** The job running; `answered` once its caller has had its error (the job may still be stopping). */
+  current: { pending: Pending; timer: ReturnType<typeof setTimeout>; rssAtStart: number; answered: boolean } | null = null;
   constructor(private readonly onReply: (slot: Slot, reply: DecodeReply) => void) {
     this.spawn();
   }
@@ -66,19 +81,38 @@ export function createDecoder(options: DecoderOptions): AudioDecoder {
     pump();
   };
 
-  /** Stops a job that went over budget: its worker dies with it, and a fresh one takes the slot. */
+  /**
+   * Stops a job that went over budget: its worker is terminated and a fresh one takes the slot. terminate()
+   * takes effect when the job next yields (dsp/decode.ts yields every 20 ms), and a fresh worker compiles
+   * every codec again (~1 s of CPU), so a job past its time budget is first left to stop itself (it has the
+   * same deadline): its caller is answered now, and only a job still running STOP_GRACE_MS later is terminated.
+   */
   const abort = (slot: Slot, why: string) => {
-    const pending = slot.current?.pending;
+    const current = slot.current;
     slot.worker.terminate();
     slot.spawn();
     finish(slot);
-    pending?.reject(new AudioError("undecodable", why));
+    if (current && !current.answered) current.pending.reject(new AudioError("undecodable", why));
+  };
+
+  const overtime = (slot: Slot) => {
+    const current = slot.current!;
+    current.answered = true;
+    current.pending.reject(
+      new AudioError(
+        "undecodable",
+        `decoding took longer than ${options.timeoutMs / 1000} s; the file is damaged or built to stall a decoder`,
+      ),
+    );
+    current.timer = setTimeout(() => abort(slot, "still running"), STOP_GRACE_MS);
   };
 
   const onReply = (slot: Slot, reply: DecodeReply) => {
-    const pending = slot.current?.pending;
-    if (!pending || pending.job.id !== reply.id) return;
+    const current = slot.current;
+    if (!current || current.pending.job.id !== reply.id) return;
+    const pending = current.pending;
     finish(slot);
+    if (current.answered) return; // it stopped itself after its caller was answered
     if (!reply.ok) {
       if (reply.code === "internal") return pending.reject(new Error(reply.message));
       return pending.reject(new AudioError(reply.code, reply.message));
@@ -111,11 +145,8 @@ export function createDecoder(options: DecoderOptions): AudioDecoder {
     for (const slot of slots) {
       if (slot.current || queue.length === 0) continue;
       const pending = queue.shift()!;
-      const timer = setTimeout(
-        () => abort(slot, `decoding took longer than ${options.timeoutMs / 1000} s; the file is damaged or built to stall a decoder`),
-        options.timeoutMs,
-      );
-      slot.current = { pending, timer, rssAtStart: Deno.memoryUsage().rss };
+      const timer = setTimeout(() => overtime(slot), options.timeoutMs);
+      slot.current = { pending, timer, rssAtStart: Deno.memoryUsage().rss, answered: false };
       slot.worker.postMessage(pending.job, [pending.job.bytes.buffer as ArrayBuffer]);
       watchdog ??= setInterval(checkMemory, 20);
     }
@@ -125,12 +156,23 @@ export function createDecoder(options: DecoderOptions): AudioDecoder {
 
   return {
     ready: Promise.all(slots.map((s) => s.ready)).then(() => {}),
-    decode(bytes: Uint8Array): Promise<DecodedInput> {
+    async decode(bytes: Uint8Array, limits: { maxDurationS?: number } = {}): Promise<DecodedInput> {
+      const maxDurationS = Math.min(limits.maxDurationS ?? Infinity, options.maxDurationS);
       if (isWav(bytes) && bytes.length <= options.inlineWavBytes) {
-        return decodeAudio(bytes, { maxDurationS: options.maxDurationS });
+        const audio = await decodeAudio(bytes, { maxDurationS });
+        if (resampleCost(audio.samples.length, audio.sampleRate, options.targetRate) <= INLINE_RESAMPLE_COST) {
+          const samples = resample(audio.samples, audio.sampleRate, options.targetRate);
+          return { samples, sampleRate: options.targetRate, sourceRate: audio.sampleRate, format: audio.format, channels: audio.channels };
+        }
       }
       // The worker takes ownership of the bytes' buffer: give it a copy it can own alone.
-      const job: DecodeJob = { id: nextId++, bytes: bytes.slice(), maxDurationS: options.maxDurationS, targetRate: options.targetRate };
+      const job: DecodeJob = {
+        id: nextId++,
+        bytes: bytes.slice(),
+        maxDurationS,
+        targetRate: options.targetRate,
+        budgetMs: options.timeoutMs,
+      };
       return new Promise((resolve, reject) => {
         queue.push({ job, resolve, reject });
         pump();

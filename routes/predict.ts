@@ -16,6 +16,9 @@ import { ApiError } from "./errors.ts";
 import { AUDIO_FIELD, AUDIO_FIELD_ALIAS, INCLUDE_SPECTROGRAM, PROFILE_FIELD, REJECT_OFF } from "./contract.ts";
 import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
+/** Parts a /predict or /transcribe form may have: the audio, a profile, and a few a client may add. */
+export const MAX_PARTS = 8;
+
 /** The audio of a request, and with multipart the speaker profile beside it (text field "profile"). */
 export async function readAudioRequest(req: Request, limits: BodyLimits): Promise<{ bytes: Uint8Array; profile?: string }> {
   const bytes = await readBodyBytes(req, limits);
@@ -25,7 +28,7 @@ export async function readAudioRequest(req: Request, limits: BodyLimits): Promis
     // and the bytes themselves say what they are.
     return { bytes };
   }
-  const form = await parseMultipart(bytes, type);
+  const form = await parseMultipart(bytes, type, MAX_PARTS);
   const file = form.get(AUDIO_FIELD) ?? form.get(AUDIO_FIELD_ALIAS);
   if (!(file instanceof File)) {
     throw new ApiError(400, "empty_body", `the form has no file field named "${AUDIO_FIELD}" (or "${AUDIO_FIELD_ALIAS}")`);
