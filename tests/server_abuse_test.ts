@@ -48,7 +48,10 @@ async function whilePinging<T>(s: RunningServer, work: () => Promise<T>): Promis
     }
   })();
   try {
-    return { result: await work(), worstHealthMs: worst };
+    const result = await work();
+    running = false;
+    await pinger; // the ping in flight counts too: it may be the one the work held up
+    return { result, worstHealthMs: worst };
   } finally {
     running = false;
     await pinger;
