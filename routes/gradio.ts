@@ -607,9 +607,11 @@ function sessionStream(queue: Queue, hash: string, session: Session): ReadableSt
     cancel() {
       // The client went away: what is left waits for its next stream, or expires.
       closed = true;
-      if (session.reader === me) session.reader = undefined;
-      session.touched = Date.now();
       session.wake?.();
+      if (session.reader !== me) return;
+      session.reader = undefined;
+      session.touched = Date.now();
+      if (session.pending.size === 0 && session.messages.length === 0) queue.sessions.delete(hash);
     },
   });
 }

@@ -130,6 +130,14 @@ const PYTHON_SNIPPET = [
   'print(r.json()["digit"], r.json()["probabilities"])',
 ].join("\n");
 
+/** Gradio's own Python client: the server speaks its protocol too (routes/gradio.ts). */
+const GRADIO_SNIPPET = [
+  "from gradio_client import Client, handle_file",
+  `client = Client("${LOCAL_ORIGIN}")`,
+  `label, answer = client.predict(handle_file("${EXAMPLE_FILE}"), api_name="${PATHS.predict}")`,
+  'print(label, answer["probabilities"])',
+].join("\n");
+
 /** Teaching a voice: takes as fields named by their digit, then the profile beside each clip. */
 const TEACH_SNIPPET = [
   "import requests",
@@ -151,6 +159,8 @@ function ApiPanel() {
       <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${CURL_SNIPPET}</code></pre>
       <h3>Python</h3>
       <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${PYTHON_SNIPPET}</code></pre>
+      <h3>Python, with Gradio's client</h3>
+      <pre><code class="snippet" data-origin=${LOCAL_ORIGIN}>${GRADIO_SNIPPET}</code></pre>
       <h3>Teach it a voice (Python)</h3>
       <p>A few takes per digit, as fields named by the digit, make a profile (<code>POST ${PATHS
         .adapt}</code>); send it beside each clip.</p>

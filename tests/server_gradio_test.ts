@@ -275,6 +275,8 @@ Deno.test({
       const { data: personal } = await client.predict("/predict", { audio: await blob(clips[0]), profile });
       assert.equal((personal as [string, { profile?: boolean }])[1].profile, true);
     } finally {
+      // Once the session's stream has closed (close_stream), close() has nothing left to abort.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       client.close();
     }
   },

@@ -7,17 +7,19 @@ import { toolOrSkip } from "./helpers.ts";
 import { startServer } from "./server_helpers.ts";
 
 const PYTHON = Deno.env.get("PYTHON") ?? ".venv/bin/python";
-const ready = toolOrSkip("curl", ["--version"]) && toolOrSkip(PYTHON, ["-c", "import requests"]);
+const ready = toolOrSkip("curl", ["--version"]) && toolOrSkip(PYTHON, ["-c", "import requests, gradio_client"]);
 const README_ORIGIN = "http://localhost:7860";
 
 /**
- * Fenced blocks of `lang` in the README that call the API (curl or requests against README_ORIGIN); blocks that
+ * Fenced blocks of `lang` in the README that call the API (curl, requests or gradio_client against README_ORIGIN); blocks that
  * run `deno task …` (the quick start, training) are not API calls and are left out.
  */
 function apiBlocks(lang: string): string[] {
   const readme = Deno.readTextFileSync("README.md");
   const blocks = [...readme.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]);
-  return blocks.filter((b) => b.includes(README_ORIGIN) && /\bcurl |import requests/.test(b) && !b.includes("deno task"));
+  return blocks.filter((b) =>
+    b.includes(README_ORIGIN) && /\bcurl |import requests|from gradio_client import/.test(b) && !b.includes("deno task")
+  );
 }
 
 Deno.test({
