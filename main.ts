@@ -1,7 +1,7 @@
 /**
  * Spoken Digits server: loads the models once, warms the decoding workers and the models, then serves.
  *   PORT (7860), HOST (0.0.0.0), MODELS / MODELS_DIR / MODEL_DIR, MAX_BODY_BYTES, MAX_AUDIO_SECONDS,
- *   BODY_TIMEOUT_S, DECODE_*, CORS_ORIGIN: see README.
+ *   BODY_TIMEOUT_S, DECODE_*, CORS_ORIGIN: see README. SIGTERM drains (finishes what is in flight) and exits.
  */
 import { featuresFromAudio, resample } from "./dsp/index.ts";
 import { classifyClips } from "./models/classifier.ts";
@@ -9,6 +9,7 @@ import { embedClips } from "./models/profile.ts";
 import { loadServedModels } from "./models/served.ts";
 import { initTf } from "./models/tfjs.ts";
 import { createApp } from "./routes/app.ts";
+import { createDrain, exitOnSigterm } from "./routes/drain.ts";
 import { readConfig } from "./routes/config.ts";
 import { createDecoder } from "./routes/decoding.ts";
 
@@ -40,9 +41,10 @@ for (const { classifier } of served.models) {
 }
 await decoder.ready;
 
-const app = createApp(served, decoder, config, runtime);
+const drain = createDrain();
+const app = createApp(served, decoder, config, runtime, drain);
 const names = served.models.map((m) => `${m.name}@${m.classifier.identity.version}`).join(", ");
-Deno.serve({
+const server = Deno.serve({
   port: config.port,
   hostname: config.host,
   onListen: ({ hostname, port }) =>
@@ -52,3 +54,5 @@ Deno.serve({
       }:${port} (models ${names}; default ${served.default.name}; ${runtime.backend}${runtime.simd ? " SIMD" : ""})`,
     ),
 }, app.fetch);
+// SIGTERM (a container or Space restarting): what is in flight finishes, new requests get 503, exit within 10 s.
+exitOnSigterm(drain, server, () => decoder.close());

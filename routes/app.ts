@@ -8,6 +8,8 @@ import { adaptRoutes } from "./adapt.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { GRADIO_PREFIX, gradioRoutes } from "./gradio.ts";
 import { healthRoutes } from "./health.ts";
+import { metrics, metricsMiddleware, metricsRoutes } from "./metrics.ts";
+import { createDrain, type Drain } from "./drain.ts";
 import { openApiDocument, openApiRoutes } from "./openapi.ts";
 import { apiApp, apiDefinitions } from "./definitions.ts";
 import { pageRoutes } from "./page.ts";
@@ -44,9 +46,14 @@ export function createApp(
   decoder: AudioDecoder,
   config: ServerConfig,
   runtime: { backend: string; simd: boolean },
+  /** SIGTERM's drain (main.ts); in process (tests), one that is never started. */
+  drain: Drain = createDrain(),
 ) {
   // An OpenAPIHono: the sub-apps' route definitions merge into it, and /openapi.json is its document.
   const app = apiApp();
+  // Every request is counted (GET /metrics), and refused once the server is draining (SIGTERM: routes/drain.ts).
+  app.use(metricsMiddleware(), drain.middleware);
+  decoder = metrics.timed(decoder);
   const definitions = apiDefinitions({
     models: served.models.map((m) => m.name),
     maxBodyBytes: config.maxBodyBytes,
@@ -74,6 +81,7 @@ export function createApp(
   app.mount(GRADIO_PREFIX, gradio.fetch);
   app.all("/config", (c) => gradio.fetch(c.req.raw));
   app.route("/", healthRoutes(definitions, served, runtime));
+  app.route("/", metricsRoutes(definitions, served, decoder, () => drain.draining));
   app.route("/", openApiRoutes(definitions, () => openApiDocument(app)));
   app.route("/", pageRoutes(definitions, served, config));
   app.route("/", staticFile("/favicon.ico", "static/favicon.svg"));

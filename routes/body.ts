@@ -19,6 +19,11 @@ export interface BodyLimits {
 export const MIN_READS = 256;
 /** ... and beyond that must average this many bytes a read (a 10 MB body in 1,460-byte TCP segments: 7,200 reads). */
 export const MIN_BYTES_PER_READ = 256;
+/**
+ * A read is never offered less room than this: Deno 2.9's BYOB read of a chunked body never returns the end
+ * of the stream into a view of a few bytes (it waits until the deadline).
+ */
+const MIN_VIEW_BYTES = 64 * 1024;
 /** The buffer's first size when Content-Length does not say (x16 at most when it does: a declared size is not yet a body). */
 const FIRST_BUFFER_BYTES = 64 * 1024;
 
@@ -39,16 +44,15 @@ export async function readBodyBytes(req: Request, limits: BodyLimits): Promise<U
     }, limits.timeoutMs);
   });
   const known = Number.isSafeInteger(declared) && declared >= 0;
-  // One byte over the limit is room enough to see that a body without Content-Length is too large.
-  const capacity = limits.maxBytes + 1;
-  let buffer = new ArrayBuffer(Math.min(known ? declared : FIRST_BUFFER_BYTES, FIRST_BUFFER_BYTES * 16, capacity));
+  // Room for one more read past the limit: a body without Content-Length shows it is too large by passing it.
+  const capacity = limits.maxBytes + MIN_VIEW_BYTES;
+  let buffer = new ArrayBuffer(Math.min(known ? declared + MIN_VIEW_BYTES : FIRST_BUFFER_BYTES, FIRST_BUFFER_BYTES * 16, capacity));
   let total = 0;
   let reads = 0;
   try {
-    while (true) {
-      if (total === buffer.byteLength) {
-        if (total >= capacity) break;
-        const grown = new Uint8Array(Math.min(capacity, Math.max(FIRST_BUFFER_BYTES, 2 * total)));
+    while (total <= limits.maxBytes) {
+      if (buffer.byteLength - total < MIN_VIEW_BYTES) {
+        const grown = new Uint8Array(Math.min(capacity, Math.max(total + MIN_VIEW_BYTES, 2 * buffer.byteLength)));
         grown.set(new Uint8Array(buffer, 0, total));
         buffer = grown.buffer;
       }

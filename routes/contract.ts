@@ -8,6 +8,7 @@ export const PATHS = {
   transcribe: "/transcribe",
   adapt: "/adapt",
   health: "/health",
+  metrics: "/metrics",
   openapi: "/openapi.json",
   docs: "/docs",
   page: "/",

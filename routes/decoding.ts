@@ -42,6 +42,8 @@ export interface AudioDecoder {
   /** Resolves once every worker has compiled its codecs. */
   ready: Promise<void>;
   close(): void;
+  /** Jobs waiting for a worker, and workers at work (GET /metrics). */
+  load?(): { queued: number; busy: number };
 }
 
 interface Pending {
@@ -156,6 +158,7 @@ export function createDecoder(options: DecoderOptions): AudioDecoder {
 
   return {
     ready: Promise.all(slots.map((s) => s.ready)).then(() => {}),
+    load: () => ({ queued: queue.length, busy: slots.filter((s) => s.current).length }),
     async decode(bytes: Uint8Array, limits: { maxDurationS?: number } = {}): Promise<DecodedInput> {
       const maxDurationS = Math.min(limits.maxDurationS ?? Infinity, options.maxDurationS);
       if (isWav(bytes) && bytes.length <= options.inlineWavBytes) {

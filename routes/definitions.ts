@@ -181,6 +181,14 @@ export function apiDefinitions(facts: ApiFacts) {
     responses: { 200: json(HealthSchema, "ok") },
   });
 
+  const metrics = createRoute({
+    method: "get",
+    path: PATHS.metrics,
+    summary: "Prometheus metrics: requests by route and status, latency, decode and inference time, queue, models",
+    description: "Prometheus text exposition format 0.0.4 (text/plain; version=0.0.4), for a scraper.",
+    responses: { 200: { description: "The metrics", content: { "text/plain": { schema: z.string() } } } },
+  });
+
   const openapi = createRoute({
     method: "get",
     path: PATHS.openapi,
@@ -200,7 +208,7 @@ export function apiDefinitions(facts: ApiFacts) {
     responses: { 200: html("HTML") },
   });
 
-  return { predict, transcribe, adapt, health, openapi, docs, page };
+  return { predict, transcribe, adapt, health, metrics, openapi, docs, page };
 }
 
 export type ApiDefinitions = ReturnType<typeof apiDefinitions>;

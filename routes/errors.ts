@@ -20,6 +20,7 @@ export const API_ERROR_CODES = [
   "bad_takes",
   "bad_parameter",
   "busy",
+  "shutting_down",
   "internal",
 ] as const;
 

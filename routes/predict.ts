@@ -15,6 +15,7 @@ import type { AudioDecoder } from "./decoding.ts";
 import { ApiError } from "./errors.ts";
 import { AUDIO_FIELD, AUDIO_FIELD_ALIAS, INCLUDE_SPECTROGRAM, PROFILE_FIELD, REJECT_OFF } from "./contract.ts";
 import { apiApp, type ApiDefinitions } from "./definitions.ts";
+import { metrics } from "./metrics.ts";
 
 /** Parts a /predict or /transcribe form may have: the audio, a profile, and a few a client may add. */
 export const MAX_PARTS = 8;
@@ -107,12 +108,16 @@ export function predictRoutes(definitions: ApiDefinitions, served: ServedModels,
   return apiApp().openapi(definitions.transcribe, async (c) => {
     const request = await readRecognitionRequest(c.req.raw, c.req.valid("query"), served, decoder, limits);
     const { classifier, audio, speaker, reject, decodeMs } = request;
-    return c.json(transcribe(classifier, audio, decodeMs, speaker, reject), 200);
+    const answer = transcribe(classifier, audio, decodeMs, speaker, reject);
+    metrics.observeAnswer(answer);
+    return c.json(answer, 200);
   }).openapi(definitions.predict, async (c) => {
     const query = c.req.valid("query");
     const { classifier, audio, speaker, reject, decodeMs } = await readRecognitionRequest(c.req.raw, query, served, decoder, limits);
     // The page asks for the picture the model judged; API clients get the lean answer by default.
     const spectrogram = query.include === INCLUDE_SPECTROGRAM;
-    return c.json(recognize(classifier, audio, decodeMs, { spectrogram, profile: speaker, reject }), 200);
+    const answer = recognize(classifier, audio, decodeMs, { spectrogram, profile: speaker, reject });
+    metrics.observeAnswer(answer);
+    return c.json(answer, 200);
   });
 }

@@ -127,6 +127,29 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "a chunked body of exactly the limit is read whole at once, one byte more is 413 (not a wait for the body timeout)",
+  fn: async () => {
+    for (const [size, status] of [[10 * 1024 * 1024, 400], [10 * 1024 * 1024 + 1, 413]]) {
+      let sent = 0;
+      const body = new ReadableStream({
+        pull(controller) {
+          if (sent >= size) return controller.close();
+          const n = Math.min(65536, size - sent);
+          sent += n;
+          controller.enqueue(new Uint8Array(n));
+        },
+      });
+      const started = performance.now();
+      const { status: got, json } = await post("/predict", body);
+      assert.equal(got, status, `${size} bytes: ${JSON.stringify(json)}`);
+      assert.notEqual(json.error.code, "timeout");
+      assert.ok(performance.now() - started < 5000);
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
   name: "a Content-Length over the limit is 413 at once and the connection closed, not drained (100 Continue: see README)",
   fn: async () => {
     // Deno.serve itself answers "100 Continue" to Expect: 100-continue before any handler runs (Deno 2.9.6), so

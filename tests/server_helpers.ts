@@ -8,6 +8,8 @@ export interface RunningServer {
   output(): string;
   /** The server process's resident memory, MB (from /proc: Linux). */
   rssMb(): Promise<number>;
+  /** Resolves when the process has exited. */
+  status: Promise<Deno.CommandStatus>;
 }
 
 export async function startServer(env: Record<string, string> = {}, cwd = "."): Promise<RunningServer> {
@@ -39,6 +41,7 @@ export async function startServer(env: Record<string, string> = {}, cwd = "."): 
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
     output: () => text,
+    status: child.status,
     rssMb: async () => Number(/VmRSS:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${child.pid}/status`))![1]) / 1024,
     stop: async () => {
       try {
