@@ -504,9 +504,15 @@ interface Session {
   touched: number;
 }
 
-class Queue {
+/**
+ * Sessions and their events: at most MAX_EVENTS joined and not yet delivered (503 busy past it); a session no
+ * stream reads is dropped RESULT_TTL_MS after its last activity, undelivered results with it.
+ */
+export class Queue {
   readonly sessions = new Map<string, Session>();
   #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly now: () => number = Date.now) {}
 
   get events(): number {
     let n = 0;
@@ -519,7 +525,7 @@ class Queue {
     if (this.events >= MAX_EVENTS) throw new ApiError(503, "busy", "the queue is full; try again shortly");
     let session = this.sessions.get(sessionHash);
     if (!session) {
-      session = { pending: new Set(), messages: [], touched: Date.now() };
+      session = { pending: new Set(), messages: [], touched: this.now() };
       this.sessions.set(sessionHash, session);
     }
     const eventId = crypto.randomUUID().replaceAll("-", "");
@@ -530,13 +536,13 @@ class Queue {
 
   send(session: Session, message: Message) {
     session.messages.push(message);
-    session.touched = Date.now();
+    session.touched = this.now();
     session.wake?.();
   }
 
   /** Drops sessions no stream reads that have been idle past RESULT_TTL_MS. */
   sweep() {
-    const now = Date.now();
+    const now = this.now();
     for (const [hash, session] of this.sessions) {
       if (!session.reader && now - session.touched > RESULT_TTL_MS) this.sessions.delete(hash);
     }
@@ -587,7 +593,7 @@ function sessionStream(queue: Queue, hash: string, session: Session): ReadableSt
             write(message);
             if (message.msg === "process_completed") session.pending.delete(message.event_id as string);
           }
-          session.touched = Date.now();
+          session.touched = queue.now();
           if (session.pending.size === 0) {
             if (await wait(STREAM_GRACE_MS)) continue;
             if (session.pending.size > 0 || session.messages.length > 0) continue;
@@ -610,7 +616,7 @@ function sessionStream(queue: Queue, hash: string, session: Session): ReadableSt
       session.wake?.();
       if (session.reader !== me) return;
       session.reader = undefined;
-      session.touched = Date.now();
+      session.touched = queue.now();
       if (session.pending.size === 0 && session.messages.length === 0) queue.sessions.delete(hash);
     },
   });

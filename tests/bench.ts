@@ -4,7 +4,8 @@
  *     teaching ten takes, inference with a profile, and transcribing a 20 s recording of digits;
  *   - the real server (`deno task start`'s main.ts) on a free port: cold start to the first 200,
  *     wrk (Debian) posting a real FSDD clip to each model at concurrency 1 and 16 (p50/p99, requests/s),
- *     the per-stage medians the server reports in timing_ms, and its RSS after the load.
+ *     the per-stage medians the server reports in timing_ms, and its RSS after the load;
+ *   - what the Gradio protocol costs a call over REST /predict (tests/gradio_bench.ts).
  * Timings here are never asserted by tests: machines are shared and noisy.
  */
 import { decodeAudio } from "../dsp/decode.ts";
@@ -17,6 +18,7 @@ import { loadClassifier } from "../models/files.ts";
 import { findFsdd } from "../models/lab/fsdd.ts";
 import { findModelFolders } from "../models/served.ts";
 import { initTf } from "../models/tfjs.ts";
+import { gradioOverhead } from "./gradio_bench.ts";
 import { startServer } from "./server_helpers.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -149,6 +151,7 @@ for (const name of names) {
     concurrency_16: await wrk(server.url, name, 16, 8),
   };
 }
+const gradio = await gradioOverhead(server.url, body);
 const rssMb = Math.round(await server.rssMb());
 await server.stop();
 
@@ -160,10 +163,12 @@ console.log(JSON.stringify(
     server: {
       cold_start_ms: coldStartMs,
       models: perModel,
+      gradio,
       rss_mb_after_load: rssMb,
     },
     targets: {
       p50_ms_c1: 2,
+      gradio_overhead_p50_ms: 2,
       requests_per_s_c16: 800,
       rss_mb: 250,
       cold_start_ms: 1500,

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { Client } from "@gradio/client";
 import { decodeAudio } from "../dsp/decode.ts";
 import { encodeWav16 } from "../dsp/wav.ts";
-import { GRADIO_PREFIX, UploadStore } from "../routes/gradio.ts";
+import { GRADIO_PREFIX, MAX_EVENTS, Queue, RESULT_TTL_MS, UPLOAD_TTL_MS, UploadStore } from "../routes/gradio.ts";
 import { clipPath, FSDD, toolOrSkip } from "./helpers.ts";
 import { startServer } from "./server_helpers.ts";
 
@@ -96,6 +96,25 @@ Deno.test("gradio upload store: a fixed byte bound (503 busy past it, all files 
   }
 });
 
+Deno.test("gradio queue: at most MAX_EVENTS waiting (503 busy past it); a session no stream reads is dropped after RESULT_TTL_MS", () => {
+  let now = 0;
+  const queue = new Queue(() => now);
+  const { session } = queue.join("a");
+  queue.send(session, { msg: "process_completed", event_id: "x" });
+  for (let i = 1; i < MAX_EVENTS; i++) queue.join(`s${i}`);
+  assert.throws(() => queue.join("b"), (e: { status: number; code: string }) => e.status === 503 && e.code === "busy");
+  now = RESULT_TTL_MS;
+  queue.sweep();
+  assert.equal(queue.sessions.size, MAX_EVENTS, "not yet");
+  now = RESULT_TTL_MS + 1;
+  queue.sweep();
+  assert.equal(queue.sessions.size, 0, "every session idle past its time, results undelivered, is gone");
+  assert.ok(RESULT_TTL_MS <= 10 * 60_000 && UPLOAD_TTL_MS <= 10 * 60_000);
+  queue.join("c");
+  queue.sessions.clear();
+  queue.sweep();
+});
+
 Deno.test({
   ...opts,
   name: "gradio: GET /config and /gradio_api/info describe /predict, /transcribe and /adapt as the clients read them",
@@ -126,20 +145,25 @@ Deno.test({
       form.append("files", new Blob([bytes]), name);
       return await fetch(`${api}/upload`, { method: "POST", body: form });
     };
-    /** Joins and reads the session's stream to its end: the event's process_completed. */
-    const call = async (data: unknown[], fn_index = 0) => {
+    /** Joins and reads the session's stream: the event's process_completed (and, `toEnd`, the close_stream after it). */
+    const call = async (data: unknown[], fn_index = 0, toEnd = false) => {
       const session_hash = crypto.randomUUID();
       const joined = await fetch(`${api}/queue/join`, { method: "POST", body: JSON.stringify({ data, fn_index, session_hash }) });
       const { event_id } = await joined.json();
-      const text = await (await fetch(`${api}/queue/data?session_hash=${session_hash}`)).text();
+      const stream = (await fetch(`${api}/queue/data?session_hash=${session_hash}`)).body!.pipeThrough(new TextDecoderStream());
+      let text = "";
+      for await (const chunk of stream) {
+        text += chunk;
+        if (!toEnd && text.includes('"process_completed"') && text.endsWith("\n\n")) break;
+      }
       const messages = text.split("\n\n").filter(Boolean).map((m) => JSON.parse(m.replace(/^data: /, "")));
-      assert.equal(messages.at(-1).msg, "close_stream");
+      if (toEnd) assert.equal(messages.at(-1).msg, "close_stream");
       return messages.find((m) => m.msg === "process_completed" && m.event_id === event_id);
     };
     const clip = await Deno.readFile(clipPath("7_theo_0.wav"));
     const [path] = await (await upload(clip, "../../etc/passwd")).json();
     assert.match(path, /^[0-9a-f]{32}\/[A-Za-z0-9._-]+$/, "the name is made safe");
-    const ok = await call([{ path, meta: { _type: "gradio.FileData" } }]);
+    const ok = await call([{ path, meta: { _type: "gradio.FileData" } }], 0, true);
     assert.equal(ok.success, true);
     assert.equal(ok.output.data[0], "7");
     // Read once: the same path again, or one made up, finds nothing.
@@ -159,6 +183,18 @@ Deno.test({
     const tooBig = await upload(new Uint8Array(10 * 2 ** 20 + 1));
     assert.equal(tooBig.status, 413);
     assert.equal((await tooBig.json()).error.code, "too_large");
+    // The store's bound (64 MiB): seven 9 MiB files fit, the eighth is refused; once read, they make room again.
+    const paths: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const response = await upload(new Uint8Array(9 * 2 ** 20).fill(i + 1));
+      assert.equal(response.status, 200);
+      paths.push((await response.json())[0]);
+    }
+    const full = await upload(new Uint8Array(9 * 2 ** 20));
+    assert.equal(full.status, 503);
+    assert.equal((await full.json()).error.code, "busy");
+    for (const p of paths) assert.equal((await call([{ path: p }])).output.title, "undecodable"); // read, and refused: not audio
+    assert.equal((await upload(new Uint8Array(9 * 2 ** 20))).status, 200);
   },
 });
 
