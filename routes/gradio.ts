@@ -662,6 +662,7 @@ export function gradioRoutes(served: ServedModels, decoder: AudioDecoder, limits
   const info = apiInfo(list);
   const app = new Hono();
   app.onError((e, c) => httpError(c, e));
+  app.notFound((c) => httpError(c, new ApiError(404, "not_found", `no Gradio route for ${c.req.method} ${c.req.path}`)));
 
   app.get("/config", (c) => c.json(config));
   app.get("/info", (c) => c.json(info));

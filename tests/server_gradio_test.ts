@@ -180,6 +180,9 @@ Deno.test({
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).error.code, "bad_parameter");
     assert.equal((await fetch(`${api}/queue/data?session_hash=nobody`)).status, 404);
+    const nowhere = await fetch(`${api}/file=anything`);
+    assert.equal(nowhere.status, 404, "no route serves an upload back");
+    assert.equal((await nowhere.json()).error.code, "not_found");
     const tooBig = await upload(new Uint8Array(10 * 2 ** 20 + 1));
     assert.equal(tooBig.status, 413);
     assert.equal((await tooBig.json()).error.code, "too_large");
