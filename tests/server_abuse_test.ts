@@ -101,7 +101,8 @@ async function raw(head: string, pieces: Uint8Array[] = [], waitMs = 10_000): Pr
 
 Deno.test({
   ...opts,
-  name: "a body trickled in 5,000 one-byte chunks is refused after 256 reads, costing no memory (before: ~45 KB a read, kept)",
+  name:
+    "a body trickled in 5,000 one-byte chunks, or one-byte TCP segments, is refused after 256 reads, costing no memory (before: ~45 KB a read)",
   fn: async () => {
     const rssBefore = await server.rssMb();
     const chunks = Array.from({ length: 5000 }, () => new TextEncoder().encode("1\r\nx\r\n"));
@@ -113,6 +114,27 @@ Deno.test({
     assert.match(text, /pieces/);
     const grown = (await server.rssMb()) - rssBefore;
     assert.ok(grown < 40, `RSS grew by ${grown.toFixed(0)} MB`);
+    // The same with a plain Content-Length, one byte per TCP segment (a pause after each, so each is read alone).
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: port() });
+    conn.setNoDelay(true);
+    await conn.write(
+      new TextEncoder().encode("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\nContent-Length: 2000\r\n\r\n"),
+    );
+    const answer = (async () => {
+      const buffer = new Uint8Array(4096);
+      const n = await conn.read(buffer).catch(() => null);
+      return n ? new TextDecoder().decode(buffer.subarray(0, n)) : "";
+    })();
+    let answered = false;
+    answer.then(() => (answered = true));
+    for (let i = 0; i < 2000 && !answered; i++) {
+      await conn.write(new Uint8Array([120])).catch(() => {});
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const segments = await answer;
+    conn.close();
+    assert.match(segments, /^HTTP\/1\.1 400/, segments.slice(0, 300));
+    assert.match(segments, /pieces/);
     // An honest body in TCP-segment-sized pieces still goes through.
     const wav = await Deno.readFile("static/examples/7_flite-kal.wav");
     const pieces: Uint8Array[] = [];
@@ -362,7 +384,8 @@ Deno.test({
 
 Deno.test({
   ...opts,
-  name: "an 80 ms or 100 ms tone in 1 s of silence is too short to be a word (80 ms was answered '6'); 150 ms is judged",
+  name:
+    "an 80 ms or 100 ms tone in 1 s of silence is too short to be a word for /predict and /transcribe (80 ms was '6'); 150 ms is judged",
   fn: async () => {
     const burst = (ms: number) => {
       const samples = new Float32Array(8000);
@@ -373,6 +396,9 @@ Deno.test({
       const { status, json } = await post("/predict", burst(ms));
       assert.equal(status, 422, `${ms} ms: ${JSON.stringify(json)}`);
       assert.match(json.error.message, /too short/);
+      // /transcribe judges each utterance as /predict judges a clip: the same rule, the same answer.
+      const strings = await post("/transcribe", burst(ms));
+      assert.equal(strings.status, 422, `/transcribe, ${ms} ms: ${JSON.stringify(strings.json)}`);
     }
     const judged = await post("/predict", burst(150));
     assert.equal(judged.status, 200, JSON.stringify(judged.json));
