@@ -49,7 +49,11 @@ export const UPLOAD_STORE_BYTES = 64 * 2 ** 20;
 export const MAX_EVENTS = 256;
 /** A session that no stream reads is dropped, undelivered results with it, this long after its last activity. */
 export const RESULT_TTL_MS = 2 * 60_000;
-/** Once a session has nothing left to deliver, its stream waits this long for another join before closing. */
+/**
+ * Once a session has nothing left to deliver, its stream waits this long for another join before it sends
+ * close_stream. Both clients read every call of a session from one stream and open a new one only after
+ * close_stream: closing at once would race the next back-to-back call's join against the close.
+ */
 const STREAM_GRACE_MS = 500;
 const HEARTBEAT_MS = 15_000;
 /** A join's JSON: the inputs (uploaded files travel as paths) and a profile of at most 64 KB. */
