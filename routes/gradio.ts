@@ -81,7 +81,13 @@ export class UploadStore {
   #bytes = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(readonly maxBytes: number, readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly maxBytes: number,
+    readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+    /** The largest upload a request can carry (the body limit): only said in errors. */
+    readonly maxFileBytes = maxBytes,
+  ) {}
 
   /** Bytes held now. */
   get bytes(): number {
@@ -359,7 +365,13 @@ function takeUpload(store: UploadStore, value: unknown, name: string): Upload | 
   if (value === null || value === undefined) return undefined;
   const path = typeof value === "string" ? value : (value as { path?: unknown })?.path;
   if (typeof path !== "string" || path === "") {
-    throw new ApiError(400, "bad_parameter", `${name} must be a file (handle_file(path) in Python, a Blob or handle_file() in JavaScript)`);
+    // @gradio/client sends a file whose upload was refused (over the size limit: 413) as an empty object.
+    throw new ApiError(
+      400,
+      "bad_parameter",
+      `${name} must be an uploaded file (handle_file(path) in Python, a Blob or handle_file() in JavaScript); ` +
+        `if it was one, its upload was refused: files over ${store.maxFileBytes} bytes are`,
+    );
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(path)) {
     throw new ApiError(400, "bad_parameter", `${name}: this Space reads uploaded files only; it does not fetch URLs`);
@@ -659,7 +671,7 @@ function httpError(c: Context, e: unknown) {
  * clients look first. Returns the app and what it holds (for tests and shutdown).
  */
 export function gradioRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
-  const store = new UploadStore(Math.max(UPLOAD_STORE_BYTES, limits.maxBytes), UPLOAD_TTL_MS);
+  const store = new UploadStore(Math.max(UPLOAD_STORE_BYTES, limits.maxBytes), UPLOAD_TTL_MS, Date.now, limits.maxBytes);
   const queue = new Queue();
   const list = endpoints({ served, decoder, store, maxBodyBytes: limits.maxBytes });
   const config = configDocument(list, limits.maxBytes);
