@@ -97,3 +97,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "decodeAudio: FLAC, Vorbis and AIFF headers are checked before decoding (rate over 192 kHz, channels x length over the budget)",
+  ignore: !ready,
+  fn: async () => {
+    const source = clipPath("7_jackson_32.wav");
+    const refused = (code: string, pattern: RegExp) => (e: unknown) =>
+      e instanceof AudioError && e.code === code && pattern.test(e.message);
+    // Vorbis: the identification header's rate (little-endian, 12 bytes after "\x01vorbis") forged to 384 kHz.
+    const ogg = await ffmpegEncode(source, "ogg", ["-c:a", "libvorbis"]);
+    const at = ogg.findIndex((_, i) => ogg[i] === 1 && String.fromCharCode(...ogg.subarray(i + 1, i + 7)) === "vorbis");
+    new DataView(ogg.buffer, ogg.byteOffset).setUint32(at + 12, 384000, true);
+    await assert.rejects(decodeAudio(ogg), refused("bad_sample_rate", /384000 Hz/));
+    // AIFF at 384 kHz, as ffmpeg writes it.
+    const aiff = await ffmpegEncode(source, "aiff", ["-ar", "384000"]);
+    await assert.rejects(decodeAudio(aiff), refused("bad_sample_rate", /384000 Hz/));
+    // FLAC: 2 s of 8 channels at 48 kHz is 768,000 values: over a budget of 500,000, refused from STREAMINFO alone.
+    const flac = await ffmpegEncode(source, "flac", ["-ac", "8", "-ar", "48000", "-af", "apad=whole_dur=2"]);
+    await assert.rejects(decodeAudio(flac, { maxDurationS: 60, maxValues: 500_000 }), refused("too_long", /declares 8 channels/));
+    assert.equal((await decodeAudio(flac, { maxDurationS: 60 })).channels, 8);
+  },
+});
