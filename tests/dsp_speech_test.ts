@@ -127,3 +127,15 @@ Deno.test({
     assert.ok(longWithout >= 3, `only ${longWithout} of 5 spans took in the noise without the high-pass: the test shows nothing`);
   },
 });
+
+Deno.test("findSpeech: a tone under 120 ms in silence is too short, measured to the sample (80 ms passed when whole frames were counted)", () => {
+  const burst = (ms: number) => {
+    const samples = new Float32Array(8000);
+    samples.set(Float32Array.from({ length: ms * 8 }, (_, i) => 0.5 * Math.sin(i * 0.7)), 3000);
+    return samples;
+  };
+  for (const ms of [60, 80, 100, 110]) {
+    assert.throws(() => findSpeech(burst(ms), 8000, DEFAULT_SPEECH), isTooShort, `${ms} ms`);
+  }
+  for (const ms of [130, 150, 200]) findSpeech(burst(ms), 8000, DEFAULT_SPEECH);
+});
