@@ -26,9 +26,10 @@ export type DecodeReply =
 const warmed = warmDecoders().then(() => self.postMessage({ ready: true }));
 
 self.onmessage = async ({ data: job }: MessageEvent<DecodeJob>) => {
+  // The pool's clock started when it posted the job: so does this one, warming included.
+  const deadline = performance.now() + job.budgetMs;
   await warmed;
   try {
-    const deadline = performance.now() + job.budgetMs;
     const audio = await decodeAudio(job.bytes, { maxDurationS: job.maxDurationS, deadline });
     const samples = resample(audio.samples, audio.sampleRate, job.targetRate);
     const reply: DecodeReply = {
