@@ -2,7 +2,7 @@
  * Decoded samples -> the /predict answer. The server (routes/predict.ts) and the in-browser mode
  * (islands/inference.ts) both call this, so the JSON contract and its rounding are defined once.
  */
-import { extractFeatures, findUtterances, resample } from "../dsp/index.ts";
+import { extractFeatures, findUtterances, hopSeconds, resample } from "../dsp/index.ts";
 import { answerClips, argmax, type Classifier } from "./classifier.ts";
 import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
 import { rejectInput, unknownProbability } from "./reject.ts";
@@ -164,7 +164,7 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
   }
   if (options.spectrogram) {
     const { frames, bins, data } = features.logMel;
-    prediction.spectrogram = { frames, bins, db: Array.from(data, (v) => round(v, 1)), hop_s: config.hopLength / config.sampleRate };
+    prediction.spectrogram = { frames, bins, db: Array.from(data, (v) => round(v, 1)), hop_s: hopSeconds(config) };
   }
   return prediction;
 }
