@@ -19,6 +19,7 @@ const SOURCES = [
   "models/classifier.ts",
   "models/model_format.ts",
   "models/network.ts",
+  "models/embedding.ts",
   "models/recognize.ts",
   "models/transcribe.ts",
   "models/profile.ts",

@@ -13,7 +13,7 @@ import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../mod
 import { rejectHeadFor } from "../models/reject.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { prepareNetwork } from "../models/network.ts";
-import { type EmbeddingGraph, type SpeechEmbedding, speechEmbeddingFrom } from "../models/embedding.ts";
+import { embed, type EmbeddingGraph, type SpeechEmbedding, speechEmbeddingFrom } from "../models/embedding.ts";
 import type { ModelChoice } from "./Recognizer.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
@@ -94,6 +94,19 @@ function loadEmbedding(folder: string, progress: Progress): Promise<SpeechEmbedd
     embeddings.set(folder, loading);
   }
   return loading;
+}
+
+/**
+ * The embedding's vectors of mel spectrograms (flat [frames][bands]) on this page's backend: what the page's tests
+ * compare with onnxruntime's, so the browser's numbers are checked where they are made.
+ */
+export async function embedMel(folder: string, mel: Float32Array, frames: number): Promise<{ vectors: number[]; backend: string }> {
+  backendReady ??= pickBackend();
+  const backend = await backendReady;
+  const embedding = await loadEmbedding(folder, () => {});
+  const bands = embedding.graph.input.bands;
+  const vectors = tf.tidy(() => embed(embedding, tf.tensor3d(mel, [1, frames, bands])).dataSync() as Float32Array);
+  return { vectors: Array.from(vectors), backend };
 }
 
 async function decodeInBrowser(blob: Blob, sampleRate: number) {

@@ -51,6 +51,12 @@ const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).t
 function describe(metrics: MetricsFile | null): string {
   const training = metrics?.training ?? {};
   const members = Number(training.members ?? 1);
+  if (training.architecture === "embedding") {
+    const head = `a small convolution over its vectors (${training.filters} channels)`;
+    return `Google's pretrained speech embedding (one 96-value vector every 80 ms of a 1.6 s crop) and ${
+      members > 1 ? `the average of ${members} heads, each ${head}` : head
+    }, trained here`;
+  }
   if (training.architecture === "dscnn") {
     const net = `a depthwise-separable CNN (${training.channels} channels, ${training.blocks} blocks) on 40 log-mel bands over 1 s`;
     return members > 1 ? `The average of ${members} of ${net}` : net[0].toUpperCase() + net.slice(1);
@@ -58,6 +64,12 @@ function describe(metrics: MetricsFile | null): string {
   const layers = `${(training.hidden as number[] | undefined)?.join("-") ?? "512-256-128"}, ReLU, dropout`;
   const net = members > 1 ? `the average of ${members} MLPs (each ${layers})` : `an MLP (${layers})`;
   return `The seed app's model: ${net} on 20 MFCCs with deltas, stretched over the detected speech`;
+}
+
+/** A word for the model picker. */
+function kindOf(metrics: MetricsFile | null): string {
+  const architecture = metrics?.training?.architecture;
+  return architecture === "embedding" ? "speech embedding" : architecture === "dscnn" ? "CNN" : "MLP";
 }
 
 /** FSDD has six speakers; a model measured on fewer folds says which (its mean is not comparable with six). */
@@ -206,7 +218,7 @@ export function pageRoutes(definitions: ApiDefinitions, served: ServedModels, co
       name: m.name,
       id: `${m.name}@${m.classifier.identity.version}`,
       rejectHead: m.classifier.reject !== undefined,
-      label: `${m.name} (${m.metrics?.training?.architecture === "dscnn" ? "CNN" : "MLP"}${
+      label: `${m.name} (${kindOf(m.metrics)}${
         m.metrics?.loso ? `, ${pct(m.metrics.loso.mean)} on unseen speakers${partialLoso(m)}` : ""
       })`,
     })),

@@ -1,20 +1,20 @@
 /** The models that `deno task start` serves, checked on FSDD's official test split (takes 0-4, 300 clips). */
 import assert from "node:assert/strict";
-import { featureLength } from "../dsp/config.ts";
+import { embeddingVectors, featureLength } from "../dsp/config.ts";
 import { classify, classifyClips } from "../models/classifier.ts";
 import { loadClassifier } from "../models/files.ts";
 import { listClips, officialSplit } from "../models/lab/fsdd.ts";
 import { evaluate } from "../models/lab/metrics.ts";
 import { initTf, tf } from "../models/tfjs.ts";
-import { loadAudio, predictAudio } from "../models/lab/training.ts";
+import { loadAudio, servedProbabilities } from "../models/lab/training.ts";
 import { findModelFolders } from "../models/served.ts";
 import { FSDD } from "./helpers.ts";
 
 await initTf();
 const COMMITTED = findModelFolders("models");
 
-Deno.test("both model kinds are committed: the seed's MLP as mlp, the DS-CNN as cnn", () => {
-  assert.deepEqual(COMMITTED, ["cnn", "mlp"]);
+Deno.test("three model kinds are committed: the seed's MLP as mlp, the DS-CNN as cnn, the speech embedding's head as embed", () => {
+  assert.deepEqual(COMMITTED, ["cnn", "embed", "mlp"]);
 });
 
 for (const name of COMMITTED) {
@@ -26,10 +26,16 @@ for (const name of COMMITTED) {
     const stored = modelJson.weightsManifest[0].weights.map((w: { quantization?: { dtype: string } }) => w.quantization?.dtype);
     assert.ok(stored.every((dtype: string) => dtype === "float16" || dtype === "uint8"), `weights stored as ${stored}`);
     const { config, stats } = classifier.features;
-    assert.equal(stats.mean.length, featureLength(config));
-    assert.equal(stats.std.length, featureLength(config));
-    assert.deepEqual(classifier.model.inputs[0].shape, [null, featureLength(config)]);
-    const weightBytes = (await Deno.stat(`${MODEL_DIR}/weights.bin`)).size;
+    // What the network reads: the features, or for an embedding model the embedding's vectors of its mel input.
+    const read = config.embedding
+      ? embeddingVectors(config.embedding, config.frames) * classifier.embedding!.graph.outputSize
+      : featureLength(config);
+    assert.equal(stats.mean.length, read);
+    assert.equal(stats.std.length, read);
+    assert.deepEqual(classifier.model.inputs[0].shape, [null, read]);
+    // On disk: the model's weights and, for an embedding model, the network it sits on (together at most 2 MB).
+    const embeddingBytes = config.embedding ? (await Deno.stat(`models/${config.embedding.model}/weights.bin`)).size : 0;
+    const weightBytes = (await Deno.stat(`${MODEL_DIR}/weights.bin`)).size + embeddingBytes;
     assert.ok(weightBytes <= 2 * 1024 * 1024, `weights are ${weightBytes} bytes, over 2 MB`);
     const metrics = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/metrics.json`));
     assert.equal(metrics.version, classifier.identity.version, "metrics.json belongs to these weights");
@@ -45,7 +51,7 @@ for (const name of COMMITTED) {
       assert.equal(test.length, 300);
       const audio = await loadAudio(test.map((c) => c.path), classifier.features.config.sampleRate);
       const before = tf.memory().numTensors;
-      const probabilities = predictAudio(classifier.model, classifier.features.stats, classifier.features.config, audio);
+      const probabilities = servedProbabilities(classifier, audio);
       assert.equal(tf.memory().numTensors, before);
       const result = evaluate(test.map((c) => c.digit), probabilities);
       console.log(`committed ${name}, official test split: ${(result.accuracy * 100).toFixed(2)}%`);

@@ -181,6 +181,27 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "ui: in the page, the speech embedding gives onnxruntime's vectors to 1e-4 (the tfjs backend the browser picked)",
+  fn: async () => {
+    const fixture = JSON.parse(await Deno.readTextFile(new URL("./fixtures/speech_embedding_reference.json", import.meta.url)));
+    const page = await browser!.newPage();
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    for (const [name, signal] of Object.entries<{ mel: number[]; vectors: number[] }>(fixture.signals)) {
+      const { vectors, backend } = await page.evaluate(async ({ mel, frames }) => {
+        const inference = await import(["/static", "build", "inference.js"].join("/"));
+        return await inference.embedMel("speech_embedding", Float32Array.from(mel), frames);
+      }, { mel: signal.mel, frames: fixture.frames });
+      assert.equal(vectors.length, signal.vectors.length);
+      const worst = vectors.reduce((w: number, v: number, i: number) => Math.max(w, Math.abs(v - signal.vectors[i])), 0);
+      console.log(`in-page embedding (${backend}), ${name}: largest difference ${worst.toExponential(2)}`);
+      assert.ok(worst <= 1e-4, `${name} on ${backend}: largest difference ${worst}`);
+    }
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
   name: "ui: at 360 px wide nothing overflows sideways",
   fn: async () => {
     const page = await browser!.newPage({ viewport: { width: 360, height: 800 } });
