@@ -16,7 +16,7 @@ Deno.test({
   name: "/health lists every model, the default first; the default is the best on unseen speakers (all six) of those >= 97% official",
   fn: async () => {
     const health = await (await fetch(`${server.url}/health`)).json();
-    assert.deepEqual([...health.models].sort(), ["cnn", "mlp"]);
+    assert.deepEqual([...health.models].sort(), ["cnn", "embed", "mlp"]);
     const figures = await Promise.all(health.models.map(async (name: string) => {
       const metrics = JSON.parse(await Deno.readTextFile(`models/${name}/metrics.json`));
       // A LOSO over fewer than FSDD's six speakers does not compete (models/served.ts).
@@ -33,7 +33,7 @@ Deno.test({
   ...opts,
   name: "?model= picks the model that answers, the answer names it; an unknown name is 400 unknown_model",
   fn: async () => {
-    for (const name of ["cnn", "mlp"]) {
+    for (const name of ["cnn", "embed", "mlp"]) {
       const { status, json } = await predict(`?model=${name}`);
       assert.equal(status, 200, JSON.stringify(json));
       assert.match(json.model, new RegExp(`^${name}@[0-9a-f]{8}$`));
@@ -48,17 +48,23 @@ Deno.test({
 
 Deno.test({
   ...opts,
-  name: "each model's folder is served for in-browser inference, and the page offers a model picker and both columns",
+  name: "each model's folder (and the speech embedding under embed) is served for in-browser inference; the page offers a picker and every column",
   fn: async () => {
-    for (const name of ["cnn", "mlp"]) {
+    for (const name of ["cnn", "embed", "mlp"]) {
       const response = await fetch(`${server.url}/models/${name}/model.json`);
       assert.equal(response.status, 200);
       assert.equal((await response.json()).format, "layers-model");
     }
+    const graph = await fetch(`${server.url}/models/speech_embedding/graph.json`);
+    assert.equal(graph.status, 200);
+    assert.equal((await graph.json()).outputSize, 96);
+    const weights = await fetch(`${server.url}/models/speech_embedding/weights.bin`);
+    assert.equal((await weights.arrayBuffer()).byteLength, 328224 * 4);
     const page = await (await fetch(server.url)).text();
     assert.match(page, /<select[^>]*>.*<option[^>]* value="cnn"/s);
     assert.match(page, /<th scope="col">cnn<\/th>/);
     assert.match(page, /<th scope="col">mlp<\/th>/);
+    assert.match(page, /<th scope="col">embed<\/th>/);
     // The refusal curve (issue: "not a digit") sits on the model panel beside the other plots, and is served.
     assert.match(page, /<img src="\/models\/cnn\/plots\/reject_curve.svg"/);
     const curve = await fetch(`${server.url}/models/cnn/plots/reject_curve.svg`);
@@ -67,7 +73,7 @@ Deno.test({
     assert.match(await curve.text(), /<svg/);
     const doc = await (await fetch(`${server.url}/openapi.json`)).json();
     const model = doc.paths["/predict"].post.parameters.find((p: { name: string }) => p.name === "model");
-    assert.deepEqual([...model.schema.enum].sort(), ["cnn", "mlp"]);
+    assert.deepEqual([...model.schema.enum].sort(), ["cnn", "embed", "mlp"]);
   },
 });
 
