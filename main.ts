@@ -1,17 +1,15 @@
 /**
- * Spoken Digits server: loads the models once, warms the decoding workers and the models, then serves.
+ * Spoken Digits server: loads the models, starts and warms the decoding and inference workers, then serves.
  *   PORT (7860), HOST (0.0.0.0), MODELS / MODELS_DIR / MODEL_DIR, MAX_BODY_BYTES, MAX_AUDIO_SECONDS,
- *   BODY_TIMEOUT_S, DECODE_*, CORS_ORIGIN: see README. SIGTERM drains (finishes what is in flight) and exits.
+ *   BODY_TIMEOUT_S, DECODE_*, INFERENCE_*, CORS_ORIGIN: see README. SIGTERM drains (finishes what is in flight) and exits.
  */
-import { featuresFromAudio, resample } from "./dsp/index.ts";
-import { classifyClips } from "./models/classifier.ts";
-import { embedClips } from "./models/profile.ts";
 import { loadServedModels } from "./models/served.ts";
 import { initTf } from "./models/tfjs.ts";
 import { createApp } from "./routes/app.ts";
 import { createDrain, exitOnSigterm } from "./routes/drain.ts";
 import { readConfig } from "./routes/config.ts";
 import { createDecoder } from "./routes/decoding.ts";
+import { createInference } from "./routes/inference.ts";
 
 const config = readConfig();
 const runtime = await initTf();
@@ -25,24 +23,17 @@ const decoder = createDecoder({
   memoryBudgetBytes: config.decodeMemoryMb * 2 ** 20,
   inlineWavBytes: 1024 * 1024,
 });
-// The first prediction compiles tfjs kernels, builds the resampler's tables for the input's rate and lets
-// the JIT see the DSP code; the first decode of each codec compiles its WASM (in the decoding workers).
-// Pay all of it now, with a tone burst at the common microphone rates, rather than on a user's request.
-const burst = Float32Array.from({ length: 8000 }, (_, i) => (i > 2000 && i < 6000 ? 0.5 * Math.sin(i / 3) : 0));
-for (const { classifier } of served.models) {
-  for (let round = 0; round < 5; round++) {
-    for (const rate of [8000, 16000, 22050, 44100, 48000]) {
-      const views = featuresFromAudio(resample(burst, 8000, rate), rate, classifier.features.config).views;
-      // Both paths: the plain network, and the one with the embedding (profiles, the refusal head).
-      classifyClips(classifier, [views]);
-      embedClips(classifier, [views]);
-    }
-  }
-}
-await decoder.ready;
+// Every worker loads the models and warms them (tfjs kernels, resampler tables, the JIT) before the first request.
+const inference = createInference({
+  modelDirs: served.models.map((m) => m.dir),
+  workers: config.inferenceWorkers,
+  timeoutMs: config.inferenceTimeoutS * 1000,
+  maxQueue: config.inferenceQueue,
+});
+await Promise.all([decoder.ready, inference.ready]);
 
 const drain = createDrain();
-const app = createApp(served, decoder, config, runtime, drain);
+const app = createApp(served, decoder, config, runtime, drain, inference);
 const names = served.models.map((m) => `${m.name}@${m.classifier.identity.version}`).join(", ");
 const server = Deno.serve({
   port: config.port,
@@ -51,8 +42,10 @@ const server = Deno.serve({
     console.log(
       `Spoken Digits on http://${
         hostname === "0.0.0.0" ? "localhost" : hostname
-      }:${port} (models ${names}; default ${served.default.name}; ${runtime.backend}${runtime.simd ? " SIMD" : ""})`,
+      }:${port} (models ${names}; default ${served.default.name}; ${runtime.backend}${
+        runtime.simd ? " SIMD" : ""
+      }; ${config.inferenceWorkers} inference workers)`,
     ),
 }, app.fetch);
 // SIGTERM (a container or Space restarting): what is in flight finishes, new requests get 503, exit within 10 s.
-exitOnSigterm(drain, server, () => decoder.close());
+exitOnSigterm(drain, server, () => (decoder.close(), inference.close()));

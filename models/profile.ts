@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { argmax, type Classifier, meanOverViews, networkInput, outputClasses, splitOutput } from "./classifier.ts";
 import { modelId } from "./model_format.ts";
 import { embeddingSize as networkEmbeddingSize, forward } from "./network.ts";
+import { type Batching, inBatches, runSteps, type Steps } from "./steps.ts";
 
 /** How strongly a profile's prototypes speak (stored in features.json as `profile`; chosen on unseen speakers). */
 export interface ProfileSettings {
@@ -146,8 +147,17 @@ export function adaptToTakes(
   classifier: Classifier,
   takes: { digit: number; views: Float32Array[] }[],
 ): { profile: Profile; heard: HeardTake[] } {
+  return runSteps(adaptToTakesSteps(classifier, takes));
+}
+
+/** adaptToTakes() in steps (models/steps.ts): the takes through the network in batches (`batching`; by default one). */
+export function* adaptToTakesSteps(
+  classifier: Classifier,
+  takes: { digit: number; views: Float32Array[] }[],
+  batching: Batching = {},
+): Steps<{ profile: Profile; heard: HeardTake[] }> {
   const model = modelId(classifier.identity);
-  const embedded = embedClips(classifier, takes.map((t) => t.views));
+  const embedded = (yield* inBatches(takes.map((t) => t.views), (clips) => embedClips(classifier, clips), batching)).results;
   const labelled = takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding }));
   const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
   const heard = takes.map((t, i): HeardTake => {

@@ -7,6 +7,7 @@ import { answerClips, argmax, type Classifier } from "./classifier.ts";
 import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
 import { rejectInput, unknownProbability } from "./reject.ts";
 import { modelId } from "./model_format.ts";
+import { runSteps, type Steps } from "./steps.ts";
 
 export interface DecodedInput {
   /** Mono samples at `sampleRate`. */
@@ -135,14 +136,30 @@ function countUtterances(samples: Float32Array, classifier: Classifier): number 
 }
 
 export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs: number, options: RecognizeOptions = {}): Prediction {
+  return runSteps(recognizeSteps(classifier, audio, decodeMs, options));
+}
+
+/**
+ * recognize() in steps (models/steps.ts): features, the network, the count of utterances. timing_ms counts each
+ * stage's own time, not the waits between steps.
+ */
+export function* recognizeSteps(
+  classifier: Classifier,
+  audio: DecodedInput,
+  decodeMs: number,
+  options: RecognizeOptions = {},
+): Steps<Prediction> {
   const { config } = classifier.features;
   const started = performance.now();
   const samples = resample(audio.samples, audio.sampleRate, config.sampleRate);
   const features = extractFeatures(samples, config);
-  const featured = performance.now();
+  const featuresMs = performance.now() - started;
+  yield;
+  const judging = performance.now();
   const [judgement] = judgeClips(classifier, [features.views], options.profile);
   const { probabilities, generic } = judgement;
-  const done = performance.now();
+  const inferenceMs = performance.now() - judging;
+  yield;
   const prediction: Prediction = {
     ...labelFields(judgement, classifier, options.reject),
     probabilities: Array.from(probabilities, (p) => round(p, 6)),
@@ -151,9 +168,9 @@ export function recognize(classifier: Classifier, audio: DecodedInput, decodeMs:
     audio: audioSummary(audio),
     timing_ms: {
       decode: round(decodeMs, 3),
-      features: round(featured - started, 3),
-      inference: round(done - featured, 3),
-      total: round(decodeMs + done - started, 3),
+      features: round(featuresMs, 3),
+      inference: round(inferenceMs, 3),
+      total: round(decodeMs + featuresMs + inferenceMs, 3),
     },
     model: modelId(classifier.identity),
   };

@@ -9,6 +9,7 @@ import type { Classifier } from "./classifier.ts";
 import type { Profile } from "./profile.ts";
 import { audioSummary, type DecodedInput, judgeClips, type Label, labelFields, round } from "./recognize.ts";
 import { modelId } from "./model_format.ts";
+import { type Batching, inBatches, runSteps, type Steps } from "./steps.ts";
 
 export interface Segment {
   /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
@@ -39,24 +40,42 @@ export function transcribe(
   profile?: Profile,
   reject?: number | "off",
 ): Transcription {
+  return runSteps(transcribeSteps(classifier, audio, decodeMs, profile, reject));
+}
+
+/**
+ * transcribe() in steps (models/steps.ts): finding the utterances, then their features and the network in
+ * batches (`batching`; by default all in one). timing_ms counts each stage's own time, not the waits between steps.
+ */
+export function* transcribeSteps(
+  classifier: Classifier,
+  audio: DecodedInput,
+  decodeMs: number,
+  profile?: Profile,
+  reject?: number | "off",
+  batching: Batching = {},
+): Steps<Transcription> {
   const { config } = classifier.features;
   const started = performance.now();
   const samples = resample(audio.samples, audio.sampleRate, config.sampleRate);
   const found = findUtterances(samples, config.sampleRate, config.speech);
-  const segmented = performance.now();
+  const segmentMs = performance.now() - started;
+  yield;
   // Each utterance is judged as if it had been sent alone; one too faint or short for that is left out.
-  const kept: { segment: SpeechSegment; views: Float32Array[] }[] = [];
-  for (const segment of found) {
-    try {
-      kept.push({ segment, views: extractFeatures(samples.subarray(segment.start, segment.end), config).views });
-    } catch (e) {
-      if (!(e instanceof AudioError && e.code === "no_speech")) throw e;
-    }
-  }
+  const featured = yield* inBatches(found, (segments) =>
+    segments.flatMap((segment) => {
+      try {
+        return [{ segment, views: extractFeatures(samples.subarray(segment.start, segment.end), config).views }];
+      } catch (e) {
+        if (!(e instanceof AudioError && e.code === "no_speech")) throw e;
+        return [];
+      }
+    }), batching);
+  const kept: { segment: SpeechSegment; views: Float32Array[] }[] = featured.results;
   if (kept.length === 0) throw new AudioError("no_speech", "no speech found: no utterance long enough to be a word");
-  const featured = performance.now();
-  const judgements = judgeClips(classifier, kept.map((k) => k.views), profile);
-  const done = performance.now();
+  yield;
+  const judged = yield* inBatches(kept, (batch) => judgeClips(classifier, batch.map((k) => k.views), profile), batching);
+  const judgements = judged.results;
   const segments = kept.map(({ segment }, i): Segment => {
     const { digit, label, confidence, unknown } = labelFields(judgements[i], classifier, reject);
     return {
@@ -77,10 +96,10 @@ export function transcribe(
     audio: audioSummary(audio),
     timing_ms: {
       decode: round(decodeMs, 3),
-      segment: round(segmented - started, 3),
-      features: round(featured - segmented, 3),
-      inference: round(done - featured, 3),
-      total: round(decodeMs + done - started, 3),
+      segment: round(segmentMs, 3),
+      features: round(featured.ms, 3),
+      inference: round(judged.ms, 3),
+      total: round(decodeMs + segmentMs + featured.ms + judged.ms, 3),
     },
     model: modelId(classifier.identity),
     ...(profile ? { profile: true } : {}),

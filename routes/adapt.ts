@@ -8,12 +8,13 @@
  */
 import { AudioError } from "../dsp/errors.ts";
 import type { Classifier } from "../models/classifier.ts";
-import { featuresFromAudio } from "../dsp/index.ts";
-import { adaptToTakes, encodeProfile, MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
+import { type Adaptation, TakeError } from "../models/jobs.ts";
+import { MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
 import type { ServedModels } from "../models/served.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { ApiError, FROM_AUDIO } from "./errors.ts";
+import type { Inference } from "./inference.ts";
 import { pickModel } from "./predict.ts";
 import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
@@ -51,38 +52,57 @@ async function readTakes(req: Request, limits: BodyLimits): Promise<Take[]> {
   return takes;
 }
 
-export function adaptRoutes(definitions: ApiDefinitions, served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+export function adaptRoutes(
+  definitions: ApiDefinitions,
+  served: ServedModels,
+  decoder: AudioDecoder,
+  limits: BodyLimits,
+  inference: Inference,
+) {
   return apiApp().openapi(definitions.adapt, async (c) => {
     const { classifier } = pickModel(served, c.req.valid("query").model);
     const takes = await readTakes(c.req.raw, limits);
-    return c.json(await adaptToFiles(classifier, decoder, takes), 200);
+    return c.json(await adaptToFiles(classifier, decoder, inference, takes), 200);
   });
 }
 
 /**
- * Labelled takes -> the /adapt answer (profile string, takes per digit, model, what each take was heard as).
- * The REST route and the Gradio protocol (routes/gradio.ts) both come here.
+ * Labelled takes -> the /adapt answer (profile string, takes per digit, model, what each take was heard as):
+ * decoded here, then features and the network in an inference worker. The REST route and the Gradio protocol
+ * (routes/gradio.ts) both come here.
  */
-export async function adaptToFiles(classifier: Classifier, decoder: AudioDecoder, takes: Take[]) {
-  const views: Float32Array[][] = [];
+export async function adaptToFiles(
+  classifier: Classifier,
+  decoder: AudioDecoder,
+  inference: Inference,
+  takes: Take[],
+): Promise<Adaptation> {
+  const decoded: { digit: number; samples: Float32Array; sampleRate: number }[] = [];
   let heardS = 0;
-  for (const { digit, take, file } of takes) {
-    // Each take's error names it, so that a client knows which one to record again.
-    const named = (message: string) => `take ${take} of "${digit}" (${file.name.slice(0, 60) || "unnamed"}): ${message}`;
+  // Each take's error names it, so that a client knows which one to record again.
+  const named = ({ digit, take, file }: Take, message: string) =>
+    `take ${take} of "${digit}" (${file.name.slice(0, 60) || "unnamed"}): ${message}`;
+  const asApiError = (take: Take, e: unknown) => {
+    if (e instanceof AudioError) return new ApiError(FROM_AUDIO[e.code][0], FROM_AUDIO[e.code][1], named(take, e.message));
+    if (e instanceof ApiError) return new ApiError(e.status, e.code, named(take, e.message), e.headers);
+    return e;
+  };
+  for (const take of takes) {
     try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
+      const bytes = new Uint8Array(await take.file.arrayBuffer());
       if (bytes.length === 0) throw new ApiError(400, "empty_body", "the file is empty");
       const audio = await decodeTake(decoder, bytes, MAX_TAKES_TOTAL_S - heardS);
       heardS += audio.samples.length / audio.sampleRate;
-      views.push(featuresFromAudio(audio.samples, audio.sampleRate, classifier.features.config).views);
+      decoded.push({ digit: take.digit, samples: audio.samples, sampleRate: audio.sampleRate });
     } catch (e) {
-      if (e instanceof AudioError) throw new ApiError(FROM_AUDIO[e.code][0], FROM_AUDIO[e.code][1], named(e.message));
-      if (e instanceof ApiError) throw new ApiError(e.status, e.code, named(e.message), e.headers);
-      throw e;
+      throw asApiError(take, e);
     }
   }
-  const { profile, heard } = adaptToTakes(classifier, takes.map((t, i) => ({ digit: t.digit, views: views[i] })));
-  return { profile: encodeProfile(profile), takes: profile.takes, model: profile.model, heard };
+  try {
+    return await inference.run({ kind: "adapt", model: classifier.identity.name, takes: decoded });
+  } catch (e) {
+    throw e instanceof TakeError ? asApiError(takes[e.take], e) : e;
+  }
 }
 
 /** One take, decoded under the take's limit and what is left of the request's (413 too_long past either). */

@@ -8,6 +8,7 @@ import { adaptRoutes } from "./adapt.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { GRADIO_PREFIX, gradioRoutes } from "./gradio.ts";
 import { healthRoutes } from "./health.ts";
+import { type Inference, inlineInference } from "./inference.ts";
 import { metrics, metricsMiddleware, metricsRoutes } from "./metrics.ts";
 import { createDrain, type Drain } from "./drain.ts";
 import { openApiDocument, openApiRoutes } from "./openapi.ts";
@@ -48,6 +49,8 @@ export function createApp(
   runtime: { backend: string; simd: boolean },
   /** SIGTERM's drain (main.ts); in process (tests), one that is never started. */
   drain: Drain = createDrain(),
+  /** The inference workers (main.ts); in process (tests), inference on the calling thread. */
+  inference: Inference = inlineInference(served),
 ) {
   // An OpenAPIHono: the sub-apps' route definitions merge into it, and /openapi.json is its document.
   const app = apiApp();
@@ -73,15 +76,15 @@ export function createApp(
     app.use(cors({ origin: origins, allowMethods: ["GET", "POST", "OPTIONS"] }));
   }
   const limits = { maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutS * 1000 };
-  app.route("/", predictRoutes(definitions, served, decoder, limits));
-  app.route("/", adaptRoutes(definitions, served, decoder, limits));
+  app.route("/", predictRoutes(definitions, served, decoder, limits, inference));
+  app.route("/", adaptRoutes(definitions, served, decoder, limits, inference));
   // The Gradio protocol (routes/gradio.ts): a self-describing API of its own (/config, /gradio_api/info), mounted
   // beside the REST routes and, like the static folders, not part of /openapi.json.
-  const gradio = gradioRoutes(served, decoder, limits).app;
+  const gradio = gradioRoutes(served, decoder, inference, limits).app;
   app.mount(GRADIO_PREFIX, gradio.fetch);
   app.all("/config", (c) => gradio.fetch(c.req.raw));
-  app.route("/", healthRoutes(definitions, served, runtime));
-  app.route("/", metricsRoutes(definitions, served, decoder, () => drain.draining));
+  app.route("/", healthRoutes(definitions, served, runtime, () => inference.tensors()));
+  app.route("/", metricsRoutes(definitions, served, decoder, inference, () => drain.draining));
   app.route("/", openApiRoutes(definitions, () => openApiDocument(app)));
   app.route("/", pageRoutes(definitions, served, config));
   app.route("/", staticFile("/favicon.ico", "static/favicon.svg"));

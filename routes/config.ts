@@ -29,6 +29,12 @@ export interface ServerConfig {
   decodeTimeoutS: number;
   /** A decode that grows the process's memory by more than this is stopped likewise, MB. */
   decodeMemoryMb: number;
+  /** Web Workers that run the models (routes/inference.ts): by default one per core. */
+  inferenceWorkers: number;
+  /** A request's inference (waiting for a core included) past this is answered 503 timeout. */
+  inferenceTimeoutS: number;
+  /** Inference jobs that may wait for a core; past it, 503 busy. */
+  inferenceQueue: number;
 }
 
 function numberFrom(env: (k: string) => string | undefined, key: string, fallback: number, min = Number.MIN_VALUE): number {
@@ -53,6 +59,9 @@ export function readConfig(env: (k: string) => string | undefined = (k) => Deno.
     decodeWorkers: Math.round(numberFrom(env, "DECODE_WORKERS", 1, 1)),
     decodeTimeoutS: numberFrom(env, "DECODE_TIMEOUT_S", 5),
     decodeMemoryMb: numberFrom(env, "DECODE_MEMORY_MB", 256),
+    inferenceWorkers: Math.round(numberFrom(env, "INFERENCE_WORKERS", navigator.hardwareConcurrency || 1, 1)),
+    inferenceTimeoutS: numberFrom(env, "INFERENCE_TIMEOUT_S", 20),
+    inferenceQueue: Math.round(numberFrom(env, "INFERENCE_QUEUE", 64, 0)),
   };
 }
 

@@ -90,6 +90,10 @@ export function apiDefinitions(facts: ApiFacts) {
       },
     },
   };
+  const busyError = error(
+    "busy: every core is busy and the queue is full; timeout: the models took longer than their budget, waiting included; " +
+      "shutting_down: the server is restarting. Retry after the Retry-After header's seconds",
+  );
   const audioErrors = {
     400: error(
       "empty_body: no audio, or a form without the audio field; undecodable: truncated, garbage, not audio, a damaged or " +
@@ -102,6 +106,7 @@ export function apiDefinitions(facts: ApiFacts) {
     413: error("too_large: body over the byte limit; too_long: audio over the duration limit"),
     415: error("unsupported_format: a known format we do not read"),
     422: error("no_speech: silence, constant noise, or sound too short to be a word"),
+    503: busyError,
   };
 
   const predict = createRoute({
@@ -171,6 +176,7 @@ export function apiDefinitions(facts: ApiFacts) {
       413: error("too_large / too_long, as /predict"),
       415: error("unsupported_format, as /predict"),
       422: error("no_speech: a take holds no word (the message names the take)"),
+      503: busyError,
     },
   });
 

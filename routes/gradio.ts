@@ -26,10 +26,9 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { AudioError } from "../dsp/errors.ts";
-import { recognize } from "../models/recognize.ts";
 import { MAX_TAKES_PER_DIGIT } from "../models/profile.ts";
 import type { ServedModels } from "../models/served.ts";
-import { transcribe } from "../models/transcribe.ts";
+import type { Inference } from "./inference.ts";
 import { adaptToFiles, type Take } from "./adapt.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import { REJECT_OFF, REJECT_PATTERN } from "./contract.ts";
@@ -221,11 +220,12 @@ const EXAMPLE_FILE: Json = {
 interface Deps {
   served: ServedModels;
   decoder: AudioDecoder;
+  inference: Inference;
   store: UploadStore;
   maxBodyBytes: number;
 }
 
-function endpoints({ served, decoder, store, maxBodyBytes }: Deps): Endpoint[] {
+function endpoints({ served, decoder, inference, store, maxBodyBytes }: Deps): Endpoint[] {
   const models = served.models.map((m) => m.name);
   const audio: Param = {
     name: "audio",
@@ -307,7 +307,8 @@ function endpoints({ served, decoder, store, maxBodyBytes }: Deps): Endpoint[] {
       ],
       run: async (values) => {
         const { classifier, audio, speaker, reject, decodeMs } = await prepare(values);
-        const prediction = recognize(classifier, audio, decodeMs, { profile: speaker, reject });
+        const model = classifier.identity.name;
+        const prediction = await inference.run({ kind: "predict", model, audio, decodeMs, profile: speaker, reject });
         return [prediction.label, prediction as unknown as Json];
       },
     },
@@ -321,7 +322,8 @@ function endpoints({ served, decoder, store, maxBodyBytes }: Deps): Endpoint[] {
       ],
       run: async (values) => {
         const { classifier, audio, speaker, reject, decodeMs } = await prepare(values);
-        const transcription = transcribe(classifier, audio, decodeMs, speaker, reject);
+        const model = classifier.identity.name;
+        const transcription = await inference.run({ kind: "transcribe", model, audio, decodeMs, profile: speaker, reject });
         return [transcription.text, transcription as unknown as Json];
       },
     },
@@ -353,7 +355,7 @@ function endpoints({ served, decoder, store, maxBodyBytes }: Deps): Endpoint[] {
         // The REST route reads all takes as one body under the body limit: the same bound here.
         if (bytes > maxBodyBytes) throw new ApiError(413, "too_large", `the takes are over the limit of ${maxBodyBytes} bytes together`);
         if (takes.length === 0) throw new ApiError(400, "empty_body", "no takes: pass files as digit_0 .. digit_9");
-        const adapted = await adaptToFiles(classifier, decoder, takes);
+        const adapted = await adaptToFiles(classifier, decoder, inference, takes);
         return [adapted.profile, adapted as unknown as Json];
       },
     },
@@ -670,10 +672,10 @@ function httpError(c: Context, e: unknown) {
  * The Gradio sub-app. Mount it twice: at GRADIO_PREFIX (every route), and its /config at the root, where the
  * clients look first. Returns the app and what it holds (for tests and shutdown).
  */
-export function gradioRoutes(served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+export function gradioRoutes(served: ServedModels, decoder: AudioDecoder, inference: Inference, limits: BodyLimits) {
   const store = new UploadStore(Math.max(UPLOAD_STORE_BYTES, limits.maxBytes), UPLOAD_TTL_MS, Date.now, limits.maxBytes);
   const queue = new Queue();
-  const list = endpoints({ served, decoder, store, maxBodyBytes: limits.maxBytes });
+  const list = endpoints({ served, decoder, inference, store, maxBodyBytes: limits.maxBytes });
   const config = configDocument(list, limits.maxBytes);
   const info = apiInfo(list);
   const app = new Hono();

@@ -2,7 +2,8 @@
  * GET /metrics: Prometheus text format (0.0.4), what operators of inference servers expect (TF Serving,
  * Triton and vLLM all have it): requests by route, method and status; request latency, decode, feature and
  * inference time as histograms; requests in flight, the decoding queue, the models loaded, tfjs tensors and
- * resident memory as gauges. One registry per process (`metrics`): the routes record into it, /metrics reads it.
+ * resident memory as gauges, and the inference workers' queue. One registry per process (`metrics`): the routes
+ * record into it, /metrics reads it.
  * Route labels are the routes' patterns ("/predict", "/static/*"), never raw paths, so a scan of random URLs
  * cannot grow the label set ("unmatched" stands for every path no route has).
  */
@@ -10,8 +11,8 @@ import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { modelId } from "../models/model_format.ts";
 import type { ServedModels } from "../models/served.ts";
-import { tf } from "../models/tfjs.ts";
 import type { AudioDecoder } from "./decoding.ts";
+import type { Inference } from "./inference.ts";
 import { apiApp, type ApiDefinitions } from "./definitions.ts";
 
 /** Seconds: from a cached /health (~0.1 ms) to a 60 s /transcribe or a stalled decode. */
@@ -95,7 +96,7 @@ export class Metrics {
     };
   }
 
-  render(served: ServedModels, decoder: AudioDecoder, draining: boolean): string {
+  render(served: ServedModels, decoder: AudioDecoder, inference: Inference, draining: boolean): string {
     const out: string[] = [];
     const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     family("spoken_digits_http_requests_total", "counter", "HTTP requests answered, by route pattern, method and status.");
@@ -119,6 +120,22 @@ export class Metrics {
     out.push(`spoken_digits_decode_queue_depth ${load.queued}`);
     family("spoken_digits_decode_workers_busy", "gauge", "Decoding workers at work.");
     out.push(`spoken_digits_decode_workers_busy ${load.busy}`);
+    const work = inference.load();
+    family("spoken_digits_inference_queue_depth", "gauge", "Inference jobs waiting for a core (beyond one per busy worker).");
+    out.push(`spoken_digits_inference_queue_depth ${work.queued}`);
+    family("spoken_digits_inference_jobs", "gauge", "Inference jobs submitted and not yet answered (running and waiting).");
+    out.push(`spoken_digits_inference_jobs ${work.jobs}`);
+    family("spoken_digits_inference_workers", "gauge", "Inference workers (INFERENCE_WORKERS).");
+    out.push(`spoken_digits_inference_workers ${work.workers}`);
+    family("spoken_digits_inference_workers_busy", "gauge", "Inference workers with a job.");
+    out.push(`spoken_digits_inference_workers_busy ${work.busy}`);
+    family(
+      "spoken_digits_inference_refused_total",
+      "counter",
+      "Requests answered 503: the queue full (busy) or past the budget (timeout).",
+    );
+    out.push(`spoken_digits_inference_refused_total{reason="busy"} ${work.refused.busy}`);
+    out.push(`spoken_digits_inference_refused_total{reason="timeout"} ${work.refused.timeout}`);
     family("spoken_digits_models_loaded", "gauge", "Models this server answers with.");
     out.push(`spoken_digits_models_loaded ${served.models.length}`);
     family("spoken_digits_model_info", "gauge", "One series per model served: its name, version, and whether it is the default.");
@@ -126,8 +143,8 @@ export class Metrics {
       const id = modelId(m.classifier.identity);
       out.push(`spoken_digits_model_info{model="${label(m.name)}",id="${label(id)}",default="${m === served.default}"} 1`);
     }
-    family("spoken_digits_tfjs_tensors", "gauge", "Live tfjs tensors (constant between requests, or something leaks).");
-    out.push(`spoken_digits_tfjs_tensors ${tf.memory().numTensors}`);
+    family("spoken_digits_tfjs_tensors", "gauge", "Live tfjs tensors, every worker's (constant between requests, or something leaks).");
+    out.push(`spoken_digits_tfjs_tensors ${inference.tensors()}`);
     family("spoken_digits_draining", "gauge", "1 once SIGTERM was received: finishing what is in flight, refusing the rest.");
     out.push(`spoken_digits_draining ${draining ? 1 : 0}`);
     family("process_resident_memory_bytes", "gauge", "Resident memory of the server process.");
@@ -160,11 +177,12 @@ export function metricsRoutes(
   definitions: ApiDefinitions,
   served: ServedModels,
   decoder: AudioDecoder,
+  inference: Inference,
   draining: () => boolean,
   registry = metrics,
 ) {
   return apiApp().openapi(
     definitions.metrics,
-    (c) => c.text(registry.render(served, decoder, draining()), 200, { "content-type": METRICS_CONTENT_TYPE }),
+    (c) => c.text(registry.render(served, decoder, inference, draining()), 200, { "content-type": METRICS_CONTENT_TYPE }),
   );
 }

@@ -2,17 +2,16 @@
  * POST /predict (one digit: the loudest utterance) and POST /transcribe (every utterance: a digit string): audio bytes (raw body or multipart field "audio"/"file", optionally beside a "profile" from
  * /adapt) -> digit, probabilities, timings.
  * read (limits) -> decode (routes/decoding.ts: off the event loop when it could be slow) -> recognize
- * (models/recognize.ts: find speech, features, classify). The tfjs part is synchronous (tf.tidy + dataSync),
- * so concurrent requests never interleave inside it.
+ * (models/recognize.ts: find speech, features, classify), in an inference worker (routes/inference.ts), never on
+ * the event loop.
  */
 import type { Classifier } from "../models/classifier.ts";
 import { decodeProfile, type Profile, ProfileError } from "../models/profile.ts";
-import { recognize } from "../models/recognize.ts";
-import { transcribe } from "../models/transcribe.ts";
 import type { ServedModels } from "../models/served.ts";
 import { type BodyLimits, parseMultipart, readBodyBytes } from "./body.ts";
 import type { AudioDecoder } from "./decoding.ts";
 import { ApiError } from "./errors.ts";
+import type { Inference } from "./inference.ts";
 import { AUDIO_FIELD, AUDIO_FIELD_ALIAS, INCLUDE_SPECTROGRAM, PROFILE_FIELD, REJECT_OFF } from "./contract.ts";
 import { apiApp, type ApiDefinitions } from "./definitions.ts";
 import { metrics } from "./metrics.ts";
@@ -104,11 +103,18 @@ export async function prepareRecognition(
   return { classifier, audio, speaker, reject, decodeMs: performance.now() - started };
 }
 
-export function predictRoutes(definitions: ApiDefinitions, served: ServedModels, decoder: AudioDecoder, limits: BodyLimits) {
+export function predictRoutes(
+  definitions: ApiDefinitions,
+  served: ServedModels,
+  decoder: AudioDecoder,
+  limits: BodyLimits,
+  inference: Inference,
+) {
   return apiApp().openapi(definitions.transcribe, async (c) => {
     const request = await readRecognitionRequest(c.req.raw, c.req.valid("query"), served, decoder, limits);
     const { classifier, audio, speaker, reject, decodeMs } = request;
-    const answer = transcribe(classifier, audio, decodeMs, speaker, reject);
+    const model = classifier.identity.name;
+    const answer = await inference.run({ kind: "transcribe", model, audio, decodeMs, profile: speaker, reject });
     metrics.observeAnswer(answer);
     return c.json(answer, 200);
   }).openapi(definitions.predict, async (c) => {
@@ -116,7 +122,8 @@ export function predictRoutes(definitions: ApiDefinitions, served: ServedModels,
     const { classifier, audio, speaker, reject, decodeMs } = await readRecognitionRequest(c.req.raw, query, served, decoder, limits);
     // The page asks for the picture the model judged; API clients get the lean answer by default.
     const spectrogram = query.include === INCLUDE_SPECTROGRAM;
-    const answer = recognize(classifier, audio, decodeMs, { spectrogram, profile: speaker, reject });
+    const model = classifier.identity.name;
+    const answer = await inference.run({ kind: "predict", model, audio, decodeMs, spectrogram, profile: speaker, reject });
     metrics.observeAnswer(answer);
     return c.json(answer, 200);
   });
