@@ -48,7 +48,8 @@ Deno.test({
 
 Deno.test({
   ...opts,
-  name: "each model's folder (and the speech embedding under embed) is served for in-browser inference; the page offers a picker and every column",
+  name:
+    "each model's folder (and the speech embedding under embed) is served for in-browser inference; the page offers a picker and every column",
   fn: async () => {
     for (const name of ["cnn", "embed", "mlp"]) {
       const response = await fetch(`${server.url}/models/${name}/model.json`);

@@ -118,7 +118,7 @@ interface FoldResult {
 
 await initTf();
 const classifier = await loadClassifier(args.model);
-const { config, stats } = classifier.features;
+const { config } = classifier.features;
 const metrics = await readMetrics(args.model);
 /** What metrics.json held when this run started: parts this run does not measure are not written back. */
 const atStart = { ...metrics };
