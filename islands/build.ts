@@ -20,6 +20,7 @@ const SOURCES = [
   "models/model_format.ts",
   "models/network.ts",
   "models/embedding.ts",
+  "models/steps.ts",
   "models/recognize.ts",
   "models/transcribe.ts",
   "models/profile.ts",

@@ -106,10 +106,12 @@ function ModelPanel({ models }: { models: ServedModel[] }) {
             ? `, plus ${synthetic.toLocaleString("en")} synthetic digits from text-to-speech voices`
             : ""}, and
           augmented copies of the clips.</p>
-      <table class="metrics">
-        <tr><th scope="col"></th>${models.map((m) => html`<th scope="col">${m.name}</th>`)}</tr>
-        ${rows.map(([label, value]) => html`<tr><th scope="row">${label}</th>${models.map((m) => html`<td>${value(m)}</td>`)}</tr>`)}
-      </table>
+      <div class="table-scroll">
+        <table class="metrics">
+          <tr><th scope="col"></th>${models.map((m) => html`<th scope="col">${m.name}</th>`)}</tr>
+          ${rows.map(([label, value]) => html`<tr><th scope="row">${label}</th>${models.map((m) => html`<td>${value(m)}</td>`)}</tr>`)}
+        </table>
+      </div>
       <p
         class="hint">Voices unlike the six in FSDD (women, children, strong accents) are recognized less well: the leave-one-speaker-out figures are the honest guide.</p>
       ${models.map((m) =>
