@@ -79,7 +79,10 @@ Deno.test({
   ...opts,
   name: "/health and a short /predict answer while 16 heavy requests (60 s /transcribe, 60 s 48 kHz stereo /predict) run",
   fn: async () => {
-    const server = await startServer();
+    // The cnn as the default: its cost fits this test's bounds on any CI machine. With the embedding model as the default
+    // (~40 ms a clip, each 60 s /transcribe several seconds), some heavy requests pass their budget and are answered 503
+    // timeout, as designed; `deno task bench` measures that load on the default model instead of asserting it.
+    const server = await startServer({ MODELS: "cnn,mlp" });
     try {
       const result = await heavyLoad(server.url, FSDD!, { clients: 16, seconds: 6 });
       console.log(JSON.stringify(result));
@@ -106,7 +109,7 @@ Deno.test({
       return { status: response.status, retry: response.headers.get("retry-after"), json: await response.json() };
     };
     // A 60 s transcription takes 150 ms or more on one core: over a 50 ms budget.
-    const slow = await startServer({ INFERENCE_WORKERS: "1", INFERENCE_TIMEOUT_S: "0.05" });
+    const slow = await startServer({ MODELS: "cnn,mlp", INFERENCE_WORKERS: "1", INFERENCE_TIMEOUT_S: "0.05" });
     try {
       const { status, retry, json } = await post(slow.url, long);
       assert.equal(status, 503, JSON.stringify(json));
@@ -126,7 +129,7 @@ Deno.test({
     } finally {
       await slow.stop();
     }
-    const small = await startServer({ INFERENCE_WORKERS: "1", INFERENCE_QUEUE: "1" });
+    const small = await startServer({ MODELS: "cnn,mlp", INFERENCE_WORKERS: "1", INFERENCE_QUEUE: "1" });
     try {
       let deepest = 0;
       const watching = (async () => {
