@@ -9,7 +9,7 @@
 import { tf } from "../tfjs.ts";
 import { AudioError } from "../../dsp/errors.ts";
 import type { FeatureConfig, FeatureStats } from "../../dsp/config.ts";
-import { computeStats, extractFeatures, tieStatsOverTime } from "../../dsp/features.ts";
+import { computeStats, extractFeatures, normalize, tieStatsOverTime } from "../../dsp/features.ts";
 import { seededRandom, shuffle } from "../../dsp/random.ts";
 import { embed, type SpeechEmbedding } from "../embedding.ts";
 import { registerConvBackprop } from "./conv_backprop.ts";
@@ -94,12 +94,11 @@ export function buildHead(vectors: number, classes: number, options: HeadOptions
   return tf.model({ inputs: input, outputs: output });
 }
 
+/** The rows normalized with `stats` (dsp's normalize), flat. */
 function normalized(x: Float32Array[], stats: FeatureStats): Float32Array {
   const width = stats.mean.length;
   const out = new Float32Array(x.length * width);
-  x.forEach((v, i) => {
-    for (let k = 0; k < width; k++) out[i * width + k] = (v[k] - stats.mean[k]) / stats.std[k];
-  });
+  x.forEach((v, i) => out.set(normalize(v, stats), i * width));
   return out;
 }
 
