@@ -4,19 +4,23 @@
  *     which git ignores; the word lists are in models/lab/words/), near-digits ("oh", "ten", "free", "nein") included;
  *   - made from digit clips: reversed, scrambled in time, cut in half, two run together;
  *   - not speech: coughs, breaths, clicks, tones, chords.
- * The neural voices (Kokoro, Piper) speak from phonemes we write by hand for the ten digits only, so they have
- * no words here.
+ * The neural voices speak the words too, from espeak-ng's phonemes: Kokoro (models/lab/voices_kokoro.py, rewritten
+ * in its misaki alphabet) with the training engines, Piper (models/lab/voices_piper.py) held out with flite.
  */
 import { parseArgs } from "node:util";
 import { seededRandom, shuffle, uniform } from "../../dsp/random.ts";
 import type { Random } from "../../dsp/random.ts";
 import { findSpeech } from "../../dsp/speech.ts";
 import type { SpeechConfig } from "../../dsp/config.ts";
-import { espeakVoices, festivalVoices, fliteVoices, type Voice } from "./voices.ts";
+import { espeakVoices, festivalVoices, fliteVoices, kokoroPython, piperPython, type Voice } from "./voices.ts";
 import { type LabelledAudio, loadAudio, NOT_A_DIGIT } from "./training.ts";
 
 export const NONDIGITS_DIR = ".cache/nondigits";
 const LISTS = ["near_digits", "names", "common"];
+/** Engines whose training words the head learns from. */
+const TRAINING_ENGINES = ["espeak", "festival", "kokoro"];
+/** Engines it never hears: only their test words are listed, for measuring it. */
+const HELD_OUT_ENGINES = ["flite", "piper"];
 
 /** Every word of the lists (comments and blank lines skipped), with the list it came from. */
 export function wordLists(): { word: string; list: string }[] {
@@ -33,29 +37,40 @@ export interface WordClip {
   path: string;
   word: string;
   engine: string;
-  /** Held-out: a test word, spoken by the held-out engine (flite). */
+  /** Held-out: a test word, spoken by a held-out engine (flite, piper). */
   test: boolean;
 }
 
-/** The word clips on disk (`<engine>/<index>_<voice>.wav`). */
+/** One engine's word clips on disk (`<engine>/<index>_<voice>.wav`), sorted by name; none when it has no folder. */
+function engineClips(dir: string, engine: string, words = wordLists()): { path: string; word: string; index: number }[] {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(`${dir}/${engine}`)];
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.name.endsWith(".wav")).sort((a, b) => (a.name < b.name ? -1 : 1)).map((e) => {
+    const index = parseInt(e.name);
+    return { path: `${dir}/${engine}/${e.name}`, word: words[index].word, index };
+  });
+}
+
+/** The word clips on disk: training words from the training engines, test words from the held-out engines only. */
 export function listWordClips(dir = NONDIGITS_DIR): WordClip[] {
   const words = wordLists();
-  const clips: WordClip[] = [];
-  for (const engine of ["espeak", "festival", "flite"]) {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = [...Deno.readDirSync(`${dir}/${engine}`)];
-    } catch {
-      continue;
-    }
-    for (const e of entries.filter((e) => e.name.endsWith(".wav")).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const index = parseInt(e.name);
-      const test = engine === "flite";
-      // Training words from the two training engines; test words from the held-out engine only.
-      if (test === isTestWord(index)) clips.push({ path: `${dir}/${engine}/${e.name}`, word: words[index].word, engine, test });
-    }
-  }
-  return clips;
+  return [...TRAINING_ENGINES, ...HELD_OUT_ENGINES].flatMap((engine) => {
+    const test = HELD_OUT_ENGINES.includes(engine);
+    return engineClips(dir, engine, words).filter((c) => test === isTestWord(c.index))
+      .map(({ path, word }) => ({ path, word, engine, test }));
+  });
+}
+
+/**
+ * The test words of any engine, training engines included (listWordClips leaves those out): words the head never
+ * heard in voices it did hear, so a measurement can tell a new word from a new voice.
+ */
+export function listHeldOutWordClips(engine: string, dir = NONDIGITS_DIR): WordClip[] {
+  return engineClips(dir, engine).filter((c) => isTestWord(c.index)).map(({ path, word }) => ({ path, word, engine, test: true }));
 }
 
 /** Digit clips made into non-digits: reversed, scrambled in 50 ms pieces, half a word, two words run together. */
@@ -138,6 +153,40 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
+/**
+ * Runs a neural-voice script (models/lab/voices_kokoro.py or voices_piper.py) on every word, `perWord` voices each,
+ * into `<out>/<engine>`; returns the clips it reports for the words. Its stderr (what the phoneme rewrite dropped,
+ * words that failed) is passed on.
+ */
+async function speakNeural(python: string, script: string, out: string, perWord: number): Promise<number> {
+  const path = new URL(`./${script}`, import.meta.url).pathname;
+  const words = JSON.stringify(wordLists().map((w) => w.word));
+  const args = [path, out, "--words", words, "--per-word", String(perWord)];
+  const result = await new Deno.Command(python, { args, stdout: "piped", stderr: "piped" }).output();
+  const stderr = new TextDecoder().decode(result.stderr).trim();
+  if (stderr) console.log(stderr);
+  if (!result.success) throw new Error(`${script} failed`);
+  return +new TextDecoder().decode(result.stdout).trim();
+}
+
+/** Every word by the neural voices, `perWord.kokoro` and `perWord.piper` each, where Python has them. */
+async function speakWordsNeural(out: string, perWord: Record<string, number>) {
+  const neural = [
+    { engine: "kokoro", script: "voices_kokoro.py", python: kokoroPython },
+    { engine: "piper", script: "voices_piper.py", python: piperPython },
+  ];
+  for (const { engine, script, python } of neural) {
+    if (!perWord[engine]) continue;
+    const interpreter = python();
+    if (!interpreter) {
+      console.log(`${engine}: its package + onnxruntime not importable (see .ci/run), skipped`);
+      continue;
+    }
+    const clips = await speakNeural(interpreter, script, `${out}/${engine}`, perWord[engine]);
+    console.log(`${clips} ${engine} word clips in ${out}/${engine}`);
+  }
+}
+
 /** Writes every word with `perWord` voices of each engine (chosen at random per word). */
 async function speakWords(out: string, perWord: Record<string, number>) {
   const engines: Record<string, Voice[]> = { espeak: espeakVoices(), flite: fliteVoices(), festival: festivalVoices() };
@@ -167,6 +216,7 @@ async function speakWords(out: string, perWord: Record<string, number>) {
   };
   await Promise.all(Array.from({ length: 4 }, next));
   console.log(`${written} word clips in ${out} (${failed} failed: an engine not installed?)`);
+  await speakWordsNeural(out, perWord);
 }
 
 if (import.meta.main) {
@@ -176,21 +226,30 @@ if (import.meta.main) {
       espeak: { type: "string", default: "5" },
       festival: { type: "string", default: "1" },
       flite: { type: "string", default: "2" },
+      kokoro: { type: "string", default: "2" },
+      piper: { type: "string", default: "1" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (args.help) {
-    console.log(`deno task nondigits [--out ${NONDIGITS_DIR}] [--espeak 5] [--festival 1] [--flite 2]
-  Speaks every word of models/lab/words/*.txt with that many random voices of espeak-ng, festival and flite: the
-  non-digit words the refusal head learns from (espeak-ng, festival) and is tested on (flite, words it never heard).
+    console.log(`deno task nondigits [--out ${NONDIGITS_DIR}] [--espeak 5] [--festival 1] [--flite 2] [--kokoro 2] [--piper 1]
+  Speaks every word of models/lab/words/*.txt with that many random voices of espeak-ng, festival, flite and the
+  neural Kokoro and Piper (Python, as deno task voices finds it; 0 skips one): the non-digit words the refusal head
+  learns from (espeak-ng, festival, Kokoro) and is tested on (flite, Piper: words it never heard).
   Clips already there are kept.`);
     Deno.exit(0);
   }
-  await speakWords(args.out, { espeak: +args.espeak, festival: +args.festival, flite: +args.flite });
+  await speakWords(args.out, {
+    espeak: +args.espeak,
+    festival: +args.festival,
+    flite: +args.flite,
+    kokoro: +args.kokoro,
+    piper: +args.piper,
+  });
 }
 
 /**
- * `count` training clips of "not a digit" for a network's 11th class: training words (espeak-ng, festival;
+ * `count` training clips of "not a digit" for a network's 11th class: training words (espeak-ng, festival, Kokoro;
  * never the held-out words or engine) for 60%, the given digit clips made into non-digits for 30%, non-speech
  * for 10%. `digits` must be the training speakers' own clips (a LOSO fold never sees its held-out speaker's).
  */

@@ -11,12 +11,18 @@ the phoneme durations), seeded.
 usage: python models/lab/voices_piper.py OUT_DIR [--variants N] [--seed N] [--limit N]
 Writes <digit>_piper-joe-<pronunciation>-l<rate>-n<noise>-w<duration noise>.wav (22,050 Hz, 16-bit), keeping clips
 already there, and prints how many clips the folder holds for these voices.
+usage: python models/lab/voices_piper.py OUT_DIR --words JSON_OR_FILE [--per-word N] [--seed N]
+Speaks other English words instead (the "not a digit" words of models/lab/nondigits.ts): <index>_piper-joe-...wav
+for each word (its index in the list: a JSON array, inline or in a .json file, or a text file of one word a line),
+N draws of English dialect and sampling settings each, keeping clips already there; prints how many clips the
+folder holds for these words.
 """
 import argparse
 import json
 import os
 import re
 import subprocess
+import sys
 
 import numpy as np
 import onnxruntime as ort
@@ -94,18 +100,62 @@ def voices(variants, seed):
     return out
 
 
+def read_words(source):
+    """A JSON array (inline, or a .json file), or a text file of one word a line: the list, in index order."""
+    if source.lstrip().startswith("["):
+        return json.loads(source)
+    text = open(source, encoding="utf-8").read()
+    return json.loads(text) if source.endswith(".json") else [w.strip() for w in text.splitlines() if w.strip()]
+
+
+def speak_words(args, id_map, sample_rate, options):
+    """Each word in `per_word` draws of (English dialect, speaking rate, voice noise, duration noise), from a
+    generator of that word's own (seeded by its index), so a longer list or a larger `per_word` keeps every clip it
+    had. Only the dialects: the foreign accents' substitutions were written for the ten digits' phonemes. Returns
+    the clips the folder holds for these words."""
+    failed, written = [], 0
+    for index, word in enumerate(read_words(args.words)):
+        rng = np.random.default_rng([args.seed, 1000 + index])
+        for variant in range(args.per_word):
+            dialect = DIALECTS[int(rng.integers(len(DIALECTS)))]
+            length_scale = round(float(rng.uniform(0.8, 1.3)), 2)
+            noise_scale = round(float(rng.uniform(0.3, 1.0)), 2)
+            noise_w = round(float(rng.uniform(0.3, 1.2)), 2)
+            path = f"{args.out}/{index:03d}_piper-joe-{dialect}-l{length_scale}-n{noise_scale}-w{noise_w}.wav"
+            if not os.path.exists(path):
+                # The graph's noise generator is seeded when a session starts (see main): a session per clip,
+                # seeded by the word and draw, makes the same clip whichever others are already there.
+                ort.set_seed(args.seed * 1_000_000 + 500_000 + index * 10 + variant)
+                session = ort.InferenceSession(str(model_path()), sess_options=options, providers=["CPUExecutionProvider"])
+                try:
+                    ids = token_ids(phonemes(word, dialect), id_map)
+                    write_wav(path, synthesize(session, ids, length_scale, noise_scale, noise_w), sample_rate)
+                except (subprocess.CalledProcessError, ValueError) as e:
+                    failed.append(f"{index} {word}: {e}")
+                    continue
+            written += 1
+    for line in failed:
+        print(f"failed: {line}", file=sys.stderr)
+    return written
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--variants", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--limit", type=int, help="synthesize only the first N voices (tests)")
+    parser.add_argument("--words", help="speak these words instead of the digits: a JSON array, inline or a file")
+    parser.add_argument("--per-word", type=int, default=1, help="draws of dialect and settings per word (with --words)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     config = json.loads(open(config_path(), encoding="utf-8").read())
     id_map, sample_rate = config["phoneme_id_map"], config["audio"]["sample_rate"]
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # one thread sums in one order: the same clips on any machine
+    if args.words:
+        print(speak_words(args, id_map, sample_rate, options))
+        return
     ipa = {}
     written = 0
     for pronunciation, length_scale, noise_scale, noise_w, voice_seed in voices(args.variants, args.seed)[: args.limit]:
