@@ -1,0 +1,142 @@
+/**
+ * The spotter's pure parts (models/lab/spotter.ts): frame labels from known boundaries, the decoder on hand-made
+ * posteriors, where vector j is centred, the level set on the loudest 0.5 s, and the sequences' spans.
+ */
+import assert from "node:assert/strict";
+import { DEFAULT_SPEECH } from "../dsp/config.ts";
+import { seededRandom } from "../dsp/random.ts";
+import {
+  cutsBetween,
+  decodeDigits,
+  DEFAULT_SEQUENCES,
+  frameLabels,
+  leadSamples,
+  loudestRms,
+  makeSequence,
+  NOTHING,
+  smoothPosteriors,
+} from "../models/lab/spotter.ts";
+
+/** Posteriors from a string of per-vector classes: "." nothing, "0".."9" that digit with probability `p`. */
+function posteriors(pattern: string, p = 0.9): Float32Array[] {
+  return [...pattern].map((ch) => {
+    const row = new Float32Array(11).fill((1 - p) / 10);
+    row[ch === "." ? NOTHING : +ch] = p;
+    return row;
+  });
+}
+
+const exact = { smooth: 1, threshold: 0.5, minRun: 2, minGap: 2, peak: 0 };
+
+Deno.test("frameLabels: a vector is the digit whose speech holds its centre, else nothing", () => {
+  const words = [{ digit: 4, startS: 0.1, endS: 0.35 }, { digit: 7, startS: 0.5, endS: 0.6 }];
+  // Centres 0, 0.08, 0.16, 0.24, 0.32, 0.40, 0.48, 0.56, 0.64.
+  assert.deepEqual(frameLabels(words, 9), [NOTHING, NOTHING, 4, 4, 4, NOTHING, NOTHING, 7, NOTHING]);
+});
+
+Deno.test("frameLabels: where two run-together digits overlap, the one whose middle is nearer wins", () => {
+  const words = [{ digit: 1, startS: 0.0, endS: 0.45 }, { digit: 2, startS: 0.35, endS: 0.9 }];
+  // 0.40 lies in both: 1's middle is 0.225 away (0.175), 2's 0.625 away (0.225) -> 1; 0.48 is only in 2's.
+  const labels = frameLabels(words, 13, 0.08);
+  assert.equal(labels[5], 1);
+  assert.equal(labels[6], 2);
+  assert.equal(labels[11], 2);
+  assert.equal(labels[12], NOTHING);
+});
+
+Deno.test("decodeDigits: two runs give two digits, in order, with their times", () => {
+  const out = decodeDigits(posteriors("..333....88.."), exact);
+  assert.deepEqual(out.map((d) => d.digit), [3, 8]);
+  assert.ok(Math.abs(out[0].start_s - 1.5 * 0.08) < 1e-9 && Math.abs(out[0].end_s - 4.5 * 0.08) < 1e-9);
+  assert.ok(Math.abs(out[1].start_s - 8.5 * 0.08) < 1e-9);
+});
+
+Deno.test("decodeDigits: two different digits with no gap between them are both said (run together)", () => {
+  assert.deepEqual(decodeDigits(posteriors("..444777.."), exact).map((d) => d.digit), [4, 7]);
+});
+
+Deno.test("decodeDigits: a dip below the threshold at least minGap long splits a digit in two", () => {
+  assert.deepEqual(decodeDigits(posteriors("..55..55.."), exact).map((d) => d.digit), [5, 5]);
+  assert.deepEqual(decodeDigits(posteriors("..55...55.."), { ...exact, minGap: 3 }).map((d) => d.digit), [5, 5]);
+});
+
+Deno.test("decodeDigits: runs of one digit closer than minGap merge into one", () => {
+  const out = decodeDigits(posteriors("..55.55.."), exact);
+  assert.deepEqual(out.map((d) => d.digit), [5]);
+  assert.ok(Math.abs(out[0].end_s - 6.5 * 0.08) < 1e-9, "the merged digit spans both runs");
+  assert.deepEqual(decodeDigits(posteriors("..55..55.."), { ...exact, minGap: 3 }).map((d) => d.digit), [5]);
+});
+
+Deno.test("decodeDigits: a run shorter than minRun and a probability under the threshold are not digits", () => {
+  assert.deepEqual(decodeDigits(posteriors("..2..999.."), exact).map((d) => d.digit), [9]);
+  assert.deepEqual(decodeDigits(posteriors("..6666..", 0.4), exact), []);
+  assert.deepEqual(decodeDigits(posteriors("..6666..", 0.4), { ...exact, threshold: 0.35 }).map((d) => d.digit), [6]);
+});
+
+Deno.test("decodeDigits: with a peak, a run counts only if it reaches it somewhere (hysteresis)", () => {
+  const p = posteriors("..3333....8888..", 0.6);
+  p[3][3] = 0.9; // the 3 peaks once at 0.9; the 8 never goes above 0.6
+  assert.deepEqual(decodeDigits(p, { ...exact, peak: 0.8 }).map((d) => d.digit), [3]);
+  assert.deepEqual(decodeDigits(p, exact).map((d) => d.digit), [3, 8]);
+});
+
+Deno.test("smoothPosteriors: a moving average, shorter at the ends; one stray vector is smoothed away", () => {
+  const p = posteriors("1.1", 1);
+  const s = smoothPosteriors(p, 3);
+  assert.ok(Math.abs(s[0][1] - 0.5) < 1e-6 && Math.abs(s[1][1] - 2 / 3) < 1e-6 && Math.abs(s[2][1] - 0.5) < 1e-6);
+  // "9999 3 9999": the lone 3 is outvoted once smoothed, so the decoder hears one 9.
+  assert.deepEqual(decodeDigits(posteriors("..99993999.."), { ...exact, smooth: 3 }).map((d) => d.digit), [9]);
+});
+
+Deno.test("leadSamples: the first 76-frame window's centre, at 8 kHz", () => {
+  // (76 - 1) / 2 hops of 160 + 512 / 2 = 6256 samples at 16 kHz = 3128 at 8 kHz.
+  const config = { sampleRate: 8000, hopLength: 160, nFft: 512, embedding: { sampleRate: 16000, windowFrames: 76, stepFrames: 8 } };
+  assert.equal(leadSamples(config as Parameters<typeof leadSamples>[0]), 3128);
+});
+
+Deno.test("loudestRms: the RMS of the loudest half second, not of the whole", () => {
+  const x = new Float32Array(8000 * 3);
+  for (let i = 8000; i < 12000; i++) x[i] = i % 2 ? 0.5 : -0.5; // 0.5 s at RMS 0.5, then silence
+  assert.ok(Math.abs(loudestRms(x, 8000) - 0.5) < 1e-6);
+  assert.ok(Math.abs(loudestRms(x.subarray(0, 100), 8000)) < 1e-9, "silence");
+});
+
+Deno.test("makeSequence: the words' spans are where their speech was put, in order, with the digits chosen", () => {
+  const sampleRate = 8000;
+  // Three "clips": 0.2 s of silence, a 0.3 s tone (the speech), 0.2 s of silence; digit = index.
+  const clips = [0, 1, 2].map((digit) => {
+    const samples = new Float32Array(Math.round(0.7 * sampleRate));
+    for (let i = 1600; i < 4000; i++) samples[i] = 0.3 * Math.sin((2 * Math.PI * (300 + 100 * digit) * i) / sampleRate);
+    return { samples, digit };
+  });
+  const random = seededRandom(3);
+  for (let n = 0; n < 20; n++) {
+    const s = makeSequence(clips, sampleRate, DEFAULT_SPEECH, { ...DEFAULT_SEQUENCES, noisy: 0 }, random);
+    assert.ok(s.words.length >= 2 && s.words.length <= 6);
+    for (const [i, w] of s.words.entries()) {
+      // findSpeech's 25 ms frames make the span up to a frame longer than the 0.3 s tone.
+      assert.ok(w.endS - w.startS >= 0.28 && w.endS - w.startS <= 0.36, `speech span ${w.endS - w.startS}`);
+      if (i > 0) {
+        const gap = w.startS - s.words[i - 1].endS;
+        assert.ok(gap >= -0.1 - 1e-9 && gap <= 0.8 + 1e-9, `gap ${gap}`);
+      }
+      // The span holds sound: its middle sample is the tone, not silence.
+      const middle = Math.round(((w.startS + w.endS) / 2) * sampleRate);
+      let energy = 0;
+      for (let k = middle - 40; k < middle + 40; k++) energy += s.samples[k] ** 2;
+      // Each word was brought to about -20 dBFS +- 6 dB (mean square >= 0.0025); silence around it is 0.
+      assert.ok(energy / 80 > 1e-3, "sound at the word's middle");
+    }
+  }
+});
+
+Deno.test("cutsBetween: one piece per digit, cut halfway through the space between neighbours", () => {
+  const samples = Float32Array.from({ length: 100 }, (_, i) => i);
+  const spotted = [
+    { digit: 1, start_s: 0.1, end_s: 0.3, confidence: 1 },
+    { digit: 2, start_s: 0.5, end_s: 0.6, confidence: 1 },
+    { digit: 3, start_s: 0.6, end_s: 0.8, confidence: 1 },
+  ];
+  const cuts = cutsBetween(spotted, samples, 100);
+  assert.deepEqual(cuts.map((c) => [c[0], c.length]), [[0, 40], [40, 20], [60, 40]]);
+});
