@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { initTf, tf } from "../tfjs.ts";
 import type { FeatureConfig, FeatureStats, SpeechConfig } from "../../dsp/config.ts";
-import { addNoise, meanSquare, pinkNoise, whiteNoise } from "../../dsp/augment.ts";
+import { addNoise, changeSpeed, meanSquare, pinkNoise, whiteNoise } from "../../dsp/augment.ts";
 import { removeDc } from "../../dsp/dc.ts";
 import { extractFeatures } from "../../dsp/features.ts";
 import { gaussian, type Random, seededRandom, shuffle, uniform } from "../../dsp/random.ts";
@@ -66,6 +66,8 @@ export interface SequenceOptions {
   snrDb: [number, number];
   /** Share of digits (with a real pause on both sides) kept with the silence their recording holds around them. */
   untrimmed: number;
+  /** Speed perturbation, one factor per sequence in this range (a person keeps a pace); unset: none. */
+  speed?: [number, number];
 }
 
 export const DEFAULT_SEQUENCES: SequenceOptions = {
@@ -109,13 +111,16 @@ export function makeSequence(
   random: Random,
 ): Sequence {
   const count = Math.floor(uniform(random, options.length[0], options.length[1] + 1));
+  // Pitch and tempo moved together: other voices than the training speakers' own (the folds hold out a speaker).
+  const speed = options.speed ? uniform(random, options.speed[0], options.speed[1]) : 1;
   // gaps[i]: seconds between digit i's speech end and digit i+1's speech start (negative: overlap).
   const gaps = Array.from(
     { length: count - 1 },
     () => random() < options.runTogether ? -uniform(random, 0, options.overlapS) : uniform(random, options.pauseS[0], options.pauseS[1]),
   );
   const pieces = Array.from({ length: count }, (_, i) => {
-    const clip = clips[Math.floor(random() * clips.length)];
+    const chosen = clips[Math.floor(random() * clips.length)];
+    const clip = speed === 1 ? chosen : { digit: chosen.digit, samples: changeSpeed(chosen.samples, sampleRate, speed) };
     const paused = (i === 0 || gaps[i - 1] > 0) && (i === count - 1 || gaps[i] > 0);
     const trim = !(paused && random() < options.untrimmed);
     return piece(clip, sampleRate, speech, trim, uniform(random, -options.levelDb, options.levelDb));
@@ -523,6 +528,7 @@ const HELP = `deno run -A models/lab/spotter.ts [options]
   --strings <n>       test strings per speaker and condition (default 100)
   --epochs <n>        training epochs (default ${DEFAULT_SPOTTER.epochs})
   --context <n>       vectors the head sees (odd, default ${DEFAULT_SPOTTER.context})
+  --speed <x>         speed perturbation of the training sequences, factor 1-x..1+x (default 0: none)
   --check             only compare a single digit's vectors from sequenceMel with the served crop's
   --out <file>        write the report as JSON`;
 
@@ -535,6 +541,7 @@ async function main() {
       strings: { type: "string", default: "100" },
       epochs: { type: "string", default: String(DEFAULT_SPOTTER.epochs) },
       context: { type: "string", default: String(DEFAULT_SPOTTER.context) },
+      speed: { type: "string", default: "0" },
       check: { type: "boolean", default: false },
       out: { type: "string" },
       help: { type: "boolean", default: false },
@@ -566,23 +573,25 @@ async function main() {
   const options: SpotterOptions = { ...DEFAULT_SPOTTER, epochs: +values.epochs, context: +values.context };
   const speakers = [...new Set(clips.map((c) => c.speaker))].sort();
   const perSpeaker = +values["per-speaker"];
+  const speed = +values.speed;
+  const sequences: SequenceOptions = speed > 0 ? { ...DEFAULT_SEQUENCES, speed: [1 - speed, 1 + speed] } : DEFAULT_SEQUENCES;
 
   // Training sequences, per source (one FSDD speaker, or the synthetic voices), so that folds share the cache.
   const training = new Map<string, VectorSequence[]>();
   for (const speaker of speakers) {
-    const key = { kind: "train", speaker, count: perSpeaker, options: DEFAULT_SEQUENCES, seed: 7 };
+    const key = { kind: "train", speaker, count: perSpeaker, options: sequences, seed: 7 };
     training.set(
       speaker,
       await cachedSequences(embedding, config, key, async () => {
         const audio = await speakerAudio(speaker);
         const random = seededRandom(7 + speakers.indexOf(speaker));
-        return Array.from({ length: perSpeaker }, () => makeSequence(audio, config.sampleRate, config.speech, DEFAULT_SEQUENCES, random));
+        return Array.from({ length: perSpeaker }, () => makeSequence(audio, config.sampleRate, config.speech, sequences, random));
       }, (l) => log(`${speaker}: ${l}`)),
     );
   }
-  if (+values.voices > 0) training.set("voices", await voiceSequences(embedding, config, +values.voices, log));
+  if (+values.voices > 0) training.set("voices", await voiceSequences(embedding, config, +values.voices, sequences, log));
 
-  const report: Record<string, unknown> = { options, sequences: DEFAULT_SEQUENCES, perSpeaker, voices: +values.voices };
+  const report: Record<string, unknown> = { options, sequences, perSpeaker, voices: +values.voices };
   let decoder = DEFAULT_DECODER;
   for (const [f, speaker] of held.entries()) {
     const train = [...training.entries()].filter(([source]) => source !== speaker).flatMap(([, list]) => list);
@@ -609,9 +618,15 @@ async function main() {
 }
 
 /** Sequences from the synthetic voices: each says one voice's digits (one clip per digit and voice). */
-async function voiceSequences(embedding: SpeechEmbedding, config: FeatureConfig, count: number, log: (l: string) => void) {
+async function voiceSequences(
+  embedding: SpeechEmbedding,
+  config: FeatureConfig,
+  count: number,
+  options: SequenceOptions,
+  log: (l: string) => void,
+) {
   const found = listVoiceClips(".cache/voices");
-  const key = { kind: "voices", count, clips: found.length, options: DEFAULT_SEQUENCES, seed: 5 };
+  const key = { kind: "voices", count, clips: found.length, options, seed: 5 };
   return await cachedSequences(embedding, config, key, async () => {
     const byVoice = new Map<string, typeof found>();
     for (const c of found) byVoice.set(c.speaker, [...(byVoice.get(c.speaker) ?? []), c]);
@@ -622,7 +637,7 @@ async function voiceSequences(embedding: SpeechEmbedding, config: FeatureConfig,
       const chosen = voices[Math.floor(random() * voices.length)];
       const audio = await loadAudio(chosen.map((c) => c.path), config.sampleRate);
       const labelled = audio.map((samples, k) => ({ samples, digit: chosen[k].digit }));
-      out.push(makeSequence(labelled, config.sampleRate, config.speech, DEFAULT_SEQUENCES, random));
+      out.push(makeSequence(labelled, config.sampleRate, config.speech, options, random));
     }
     return out;
   }, (l) => log(`voices: ${l}`));
@@ -715,6 +730,7 @@ function scored(pairs: { truth: number[]; heard: number[] }[]): Scored {
 interface FoldResult {
   /** The spotter alone; its boundaries with the fold classifier judging each piece (hybrid); transcribe(). */
   conditions: Record<string, { spotter: Scored; hybrid: Scored; transcribe: Scored }>;
+  wrong: string[];
   /** Milliseconds per second of audio: the spotter (mel, embedding, head, decoder), the hybrid, transcribe(). */
   spotterMsPerS: number;
   hybridMsPerS: number;
@@ -764,8 +780,16 @@ function measureFold(
       }];
     }),
   );
+  // The strings the spotter got wrong, to read (at most 15 per condition).
+  const wrong = Object.keys(CONDITIONS).flatMap((condition) =>
+    rows.filter((r) => r.condition === condition && r.spotted.join() !== r.truth.join()).slice(0, 15)
+      .map((r) =>
+        `${condition}: said ${r.truth.join("")} spotted ${r.spotted.join("")} hybrid ${r.hybrid.join("")} transcribe ${r.heard.join("")}`
+      )
+  );
   return {
     conditions,
+    wrong,
     spotterMsPerS: ms.spotter / seconds,
     hybridMsPerS: ms.hybrid / seconds,
     transcribeMsPerS: ms.transcribe / seconds,
