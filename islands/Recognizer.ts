@@ -14,6 +14,12 @@ import { DEFAULT_ENDPOINTER } from "../dsp/endpointer.ts";
 import type { StoredProfile } from "./profile_store.ts";
 
 const TABS = ["upload", "record"] as const;
+
+/** "6 (“six”)": the most likely of the ten digits, for a refused clip's explanation. */
+function closest(probabilities: number[]): string {
+  const digit = probabilities.indexOf(Math.max(...probabilities));
+  return `${digit} (“${DIGIT_WORDS[digit]}”)`;
+}
 type Tab = typeof TABS[number];
 
 export interface Example {
@@ -384,6 +390,12 @@ export function Recognizer({ examples, models }: RecognizerProps) {
               ? html`
                 <div class="digit not-digit" data-testid="digit" aria-label="Not a digit">Not a digit</div>
                 <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure it is not one of the ten digits</div>
+                <p class="hint"
+                  data-testid="refusal-why">Closest digit: ${closest(result.probabilities)} (${(Math.max(...result.probabilities) * 100)
+                    .toFixed(
+                      0,
+                    )}% among the ten). Refused because “not a digit” reached the refusal point, ${((result.refusal_point ?? 0) * 100)
+                    .toFixed(0)}%; <code>?reject=off</code> always answers a digit.</p>
               `
               : html`
                 <div class="digit" data-testid="digit" aria-label=${`Recognized digit ${result.digit}`}>${result.digit}</div>
@@ -399,7 +411,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
                   : `“${DIGIT_WORDS[result.generic.digit]}”`} (${(result.generic.confidence * 100).toFixed(0)}%).</p>
             `
           }
-        <${ProbabilityBars} probabilities=${result.probabilities} unknown=${result.unknown} />
+        <${ProbabilityBars} probabilities=${result.probabilities} unknown=${result.unknown} refusalPoint=${result.refusal_point} />
         ${
             result.spectrogram && html`
               <h3>What the model heard</h3>

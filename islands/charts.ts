@@ -3,15 +3,21 @@ import { useEffect, useRef } from "preact/hooks";
 import { html } from "./html.ts";
 
 /**
- * The ten digits, highest first; with a refusal head, "not a digit" as a bar of its own first (its probability
- * is of a different question: whether the clip is a digit at all; the ten share what is left).
+ * The ten digits, highest first; with a model that can tell, "not a digit" as a bar of its own first (its
+ * probability is of a different question: whether the clip is a digit at all; the ten share what is left). With
+ * refusal off (refusalPoint null) the bar says so: a high "not a digit" beside an answered digit is then no
+ * contradiction, and the page must not look like one.
  */
-export function ProbabilityBars({ probabilities, unknown }: { probabilities: number[]; unknown?: number }) {
+export function ProbabilityBars(
+  { probabilities, unknown, refusalPoint }: { probabilities: number[]; unknown?: number; refusalPoint?: number | null },
+) {
   const ranked = probabilities.map((p, digit) => ({ p, digit })).sort((a, b) => b.p - a.p);
+  const off = refusalPoint === null;
   return html`${
     unknown !== undefined && html`
-      <div class="unknown-bar" data-testid="unknown-bar" data-p=${unknown}>
-        <span class="bar-label">not a digit</span>
+      <div class=${`unknown-bar${off ? " refusal-off" : ""}`} data-testid="unknown-bar" data-p=${unknown}
+        title=${off ? "Refusal is off: the answer is always a digit" : `Refused at ${((refusalPoint ?? 0) * 100).toFixed(0)}% or more`}>
+        <span class="bar-label">${off ? "not a digit (refusal off)" : "not a digit"}</span>
         <span class="bar-track"><span class="bar-fill" style=${`width:${(unknown * 100).toFixed(1)}%`}></span></span>
         <span class="bar-value">${(unknown * 100).toFixed(1)}%</span>
       </div>

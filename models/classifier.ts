@@ -73,6 +73,18 @@ export function splitOutput(row: Float32Array): ClipAnswer {
   return { probabilities: row.slice(0, 10).map((p) => p / rest), unknown };
 }
 
+/**
+ * A clip's answer from the network's output row (or mean of rows), for this classifier: splitOutput, and for a model
+ * that refuses by confidence (features.refusal.by), "not a digit" = 1 - the top digit probability.
+ */
+export function clipAnswer(classifier: Classifier, row: Float32Array): ClipAnswer {
+  const answer = splitOutput(row);
+  if (answer.unknown !== undefined || classifier.features.refusal?.by !== "confidence") return answer;
+  let top = 0;
+  for (const p of answer.probabilities) top = Math.max(top, p);
+  return { ...answer, unknown: 1 - top };
+}
+
 /** Probabilities of digits 0-9 for each un-normalized feature vector. All tensors are freed before return. */
 export function classify(classifier: Classifier, vectors: Float32Array[]): Float32Array[] {
   return networkOutputs(classifier, vectors).map((row) => splitOutput(row).probabilities);
@@ -90,10 +102,10 @@ export function meanOverViews(rows: Float32Array[], clips: Float32Array[][]): Fl
 
 /**
  * Each clip's answer, given as its feature views (Features.views): the mean of the network's outputs over a
- * clip's views, all clips in one batch, split into digits and "unknown".
+ * clip's views, all clips in one batch, split into digits and "unknown" (clipAnswer).
  */
 export function answerClips(classifier: Classifier, clips: Float32Array[][]): ClipAnswer[] {
-  return meanOverViews(networkOutputs(classifier, clips.flat()), clips).map(splitOutput);
+  return meanOverViews(networkOutputs(classifier, clips.flat()), clips).map((row) => clipAnswer(classifier, row));
 }
 
 /** Probabilities of digits 0-9 for each clip (its feature views): answerClips without "unknown". */

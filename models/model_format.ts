@@ -20,10 +20,18 @@ export interface FeaturesFile {
   /** How a speaker profile weighs in (models/profile.ts); absent: DEFAULT_PROFILE_SETTINGS. */
   profile?: ProfileSettings;
   /**
-   * An 11-class network's refusal point: "not a digit" >= threshold is refused; null: no refusal unless the
+   * The network's refusal point (its 11th class, or its confidence): "not a digit" >= threshold is refused; null: no refusal unless the
    * caller asks for it (?reject=P). measuredThreshold: the point measured on held-out speakers (models/lab/unknown_class.ts).
    */
-  refusal?: { threshold: number | null; measuredThreshold?: number };
+  refusal?: {
+    threshold: number | null;
+    measuredThreshold?: number;
+    /**
+     * What "not a digit" is read from: the network's 11th class (the default), or "confidence": 1 minus the top
+     * digit probability of a 10-class network (no class of its own; chosen where it refused more on held-out data).
+     */
+    by?: "class" | "confidence";
+  };
 }
 
 export interface ModelIdentity {

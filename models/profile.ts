@@ -7,7 +7,7 @@
  * Shared by the server and the browser: no file system, no Hono.
  */
 import * as tf from "@tensorflow/tfjs";
-import { argmax, type Classifier, meanOverViews, networkInput, outputClasses, splitOutput } from "./classifier.ts";
+import { argmax, type Classifier, clipAnswer, meanOverViews, networkInput, outputClasses } from "./classifier.ts";
 import { modelId } from "./model_format.ts";
 import { embeddingSize as networkEmbeddingSize, forward } from "./network.ts";
 import { type Batching, inBatches, runSteps, type Steps } from "./steps.ts";
@@ -51,7 +51,7 @@ export class ProfileError extends Error {
 export interface Embedded {
   /** Generic probabilities of 0-9, the mean over the clip's views (as classifyClips). */
   probabilities: Float32Array;
-  /** From an 11-class network: P(not a digit), as answerClips. */
+  /** "Not a digit" from the network's 11th class or its confidence, as answerClips. */
   unknown?: number;
   /** Unit-length mean embedding over the views. */
   embedding: Float32Array;
@@ -67,7 +67,7 @@ export function embedClips(classifier: Classifier, clips: Float32Array[][]): Emb
   });
   const classes = outputClasses(classifier);
   const rows = vectors.map((_, i) => probabilities.subarray(i * classes, (i + 1) * classes));
-  const answers = meanOverViews(rows, clips).map(splitOutput);
+  const answers = meanOverViews(rows, clips).map((row) => clipAnswer(classifier, row));
   let next = 0;
   return clips.map((views, c) => {
     const embedding = new Float32Array(dim);

@@ -31,8 +31,10 @@ export interface Prediction {
   label: Label;
   /** Probability of the answered label: of the digit, or of "not a digit". */
   confidence: number;
-  /** Probability (0-1) that the clip is not a digit at all; only from a model with a refusal head. */
+  /** Probability (0-1) that the clip is not a digit at all; only from a model that can tell. */
   unknown?: number;
+  /** With `unknown`: the refusal point applied (unknown >= it answers "unknown"), or null: refusal was off. */
+  refusal_point?: number | null;
   /** probabilities[i] is the probability of digit i. */
   probabilities: number[];
   speech: { start_s: number; end_s: number };
@@ -102,8 +104,8 @@ export function judgeClips(classifier: Classifier, clips: Float32Array[][], prof
  * for the head's own (which may be null: no refusal by default).
  */
 export function refused(judgement: Judgement, classifier: Classifier, reject?: number | "off"): boolean {
-  if (judgement.unknown === undefined || reject === "off") return false;
-  const point = reject ?? defaultRefusalPoint(classifier);
+  if (judgement.unknown === undefined) return false;
+  const point = refusalPoint(classifier, reject);
   return point !== null && judgement.unknown >= point;
 }
 
@@ -113,7 +115,12 @@ export function defaultRefusalPoint(classifier: Classifier): number | null {
   return classifier.features?.refusal?.threshold ?? null;
 }
 
-/** The label fields of an answer: digit, label, confidence (of the label) and unknown. */
+/** The refusal point a request applies: `reject` ("off": none), or the model's own (null: none by default). */
+export function refusalPoint(classifier: Classifier, reject?: number | "off"): number | null {
+  return reject === "off" ? null : reject ?? defaultRefusalPoint(classifier);
+}
+
+/** The label fields of an answer: digit, label, confidence (of the label), unknown and the refusal point applied. */
 export function labelFields(judgement: Judgement, classifier: Classifier, reject?: number | "off") {
   const { probabilities, unknown } = judgement;
   const best = argmax(probabilities);
@@ -122,7 +129,7 @@ export function labelFields(judgement: Judgement, classifier: Classifier, reject
     digit: no ? null : best,
     label: no ? "unknown" : LABELS[best],
     confidence: round(no ? unknown! : probabilities[best], 6),
-    ...(unknown === undefined ? {} : { unknown: round(unknown, 6) }),
+    ...(unknown === undefined ? {} : { unknown: round(unknown, 6), refusal_point: refusalPoint(classifier, reject) }),
   };
 }
 

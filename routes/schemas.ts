@@ -32,6 +32,9 @@ export const PredictionSchema = z.object({
   label: z.enum(LABELS).openapi({ description: '"0".."9", or "unknown" (not a digit)' }),
   confidence: z.number().openapi({ description: "probability of the returned label (of the digit, or of not a digit)" }),
   unknown: z.number().optional().openapi({ description: "probability that the clip is not a digit (models that can tell)" }),
+  refusal_point: z.number().nullable().optional().openapi({
+    description: 'with unknown: the refusal point applied (unknown >= it answers "unknown"); null: refusal was off (?reject=off)',
+  }),
   probabilities,
   speech: z.object({ start_s: z.number(), end_s: z.number() }).openapi({ description: "where the spoken digit was found, seconds" }),
   utterances: z.number().int().min(1).openapi({

@@ -37,9 +37,16 @@ Deno.test("parseRejectHead refuses a head for other weights or of the wrong shap
   assert.doesNotThrow(() => parseRejectHead({ ...head, threshold: null }, "cnn@12345678", 2));
   const classifier = { reject: head } as unknown as Classifier;
   const judgement = { probabilities: Float32Array.from([0.1, 0.9, 0, 0, 0, 0, 0, 0, 0, 0]), unknown: 0.7 };
-  assert.deepEqual(labelFields(judgement, classifier), { digit: null, label: "unknown", confidence: 0.7, unknown: 0.7 });
-  assert.deepEqual(labelFields(judgement, classifier, "off"), { digit: 1, label: "1", confidence: 0.9, unknown: 0.7 });
-  assert.deepEqual(labelFields(judgement, classifier, 0.8), { digit: 1, label: "1", confidence: 0.9, unknown: 0.7 });
+  // Each answer with `unknown` says which point was applied: the model's own, null when off, or the caller's.
+  assert.deepEqual(labelFields(judgement, classifier), {
+    digit: null,
+    label: "unknown",
+    confidence: 0.7,
+    unknown: 0.7,
+    refusal_point: 0.5,
+  });
+  assert.deepEqual(labelFields(judgement, classifier, "off"), { digit: 1, label: "1", confidence: 0.9, unknown: 0.7, refusal_point: null });
+  assert.deepEqual(labelFields(judgement, classifier, 0.8), { digit: 1, label: "1", confidence: 0.9, unknown: 0.7, refusal_point: 0.8 });
   assert.deepEqual(labelFields({ probabilities: judgement.probabilities }, {} as Classifier), { digit: 1, label: "1", confidence: 0.9 });
   // A head shipped without a default point refuses only when asked.
   const optIn = { reject: { ...head, threshold: null } } as unknown as Classifier;

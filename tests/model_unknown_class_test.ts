@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { CNN_FEATURES } from "../dsp/config.ts";
 import { decodeAudio } from "../dsp/decode.ts";
 import { extractFeatures } from "../dsp/features.ts";
-import { answerClips, type Classifier, classifyClips, hasUnknownClass, splitOutput } from "../models/classifier.ts";
+import { answerClips, type Classifier, classifyClips, clipAnswer, hasUnknownClass, splitOutput } from "../models/classifier.ts";
 import { embedClips } from "../models/profile.ts";
 import { judgeClips, labelFields } from "../models/recognize.ts";
 import {
@@ -35,6 +35,18 @@ Deno.test("splitOutput: an 11-class row gives the ten digits renormalized and P(
   assert.ok(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   const ten = Float32Array.from([0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0]);
   assert.deepEqual(splitOutput(ten), { probabilities: ten });
+});
+
+Deno.test("clipAnswer: a 10-class model refusing by confidence says 1 - its top digit; without the setting, no unknown", () => {
+  const row = Float32Array.from([0.1, 0.7, 0.2, 0, 0, 0, 0, 0, 0, 0]);
+  const model = (refusal?: object) => ({ features: { refusal } }) as unknown as Classifier;
+  const byConfidence = clipAnswer(model({ threshold: 0.5, by: "confidence" }), row);
+  assert.ok(Math.abs(byConfidence.unknown! - 0.3) < 1e-6);
+  assert.deepEqual(byConfidence.probabilities, row);
+  assert.equal(clipAnswer(model(), row).unknown, undefined);
+  // An 11-class row keeps its own class, whatever the setting says.
+  const eleven = Float32Array.from([0.1, 0.2, 0, 0, 0, 0, 0, 0, 0, 0.1, 0.6]);
+  assert.ok(Math.abs(clipAnswer(model({ threshold: 0.5, by: "confidence" }), eleven).unknown! - 0.6) < 1e-7);
 });
 
 Deno.test("fillTargets: eleven columns when non-digits are trained in, the 11th for NOT_A_DIGIT", () => {
@@ -94,7 +106,7 @@ Deno.test({
       assert.equal(labelFields(j, classifier).label, String(labelFields(j, classifier, "off").digit));
       assert.equal(labelFields(j, classifier, 0.5).label, "unknown");
       const withPoint = { ...classifier, features: { ...classifier.features, refusal: { threshold: 0.6 } } };
-      assert.deepEqual(labelFields(j, withPoint), { digit: null, label: "unknown", confidence: 0.7, unknown: 0.7 });
+      assert.deepEqual(labelFields(j, withPoint), { digit: null, label: "unknown", confidence: 0.7, unknown: 0.7, refusal_point: 0.6 });
       assert.notEqual(labelFields(j, withPoint, "off").digit, null);
       assert.notEqual(labelFields(j, withPoint, 0.8).digit, null);
     } finally {

@@ -389,8 +389,31 @@ Deno.test({
     await page.getByTestId("digit").waitFor();
     assert.equal(await page.getByTestId("digit").textContent(), "Not a digit");
     assert.match(await page.locator(".confidence").textContent() ?? "", /sure it is not one of the ten digits/);
+    // Why: the closest digit and the point it reached.
+    const best = refused.probabilities.indexOf(Math.max(...refused.probabilities));
+    assert.match(await page.getByTestId("refusal-why").textContent() ?? "", new RegExp(`Closest digit: ${best} .*refusal point, 0%`));
     assert.equal(await page.getByTestId("unknown-bar").count(), 1);
     assert.equal(await page.locator(".bar").count(), 10);
+    await page.close();
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: 'ui: with refusal off, a high "not a digit" beside an answered digit says refusal is off (no contradiction on screen)',
+  fn: async () => {
+    const page = await browser!.newPage();
+    const clip = await Deno.readFile(clipPath("2_george_5.wav"));
+    const answer = await (await fetch(`${server!.url}/predict?include=spectrogram&reject=off`, { method: "POST", body: clip })).json();
+    assert.equal(answer.refusal_point, null, JSON.stringify(answer.refusal_point));
+    // The server's answer with refusal off, its "not a digit" score raised: the digit stands, the bar says why.
+    await page.route("**/predict?*", (route) => route.fulfill({ json: { ...answer, unknown: 0.995 } }));
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    await page.setInputFiles('input[aria-label="Audio file"]', clipPath("2_george_5.wav"));
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByTestId("digit").waitFor();
+    assert.equal(await page.getByTestId("digit").textContent(), "2");
+    assert.equal(await page.getByTestId("unknown-bar").locator(".bar-label").textContent(), "not a digit (refusal off)");
     await page.close();
   },
 });

@@ -26,6 +26,16 @@ export interface HeadOptions {
   seed: number;
   /** Heads trained from seeds seed..seed+members-1, their probabilities averaged. */
   members: number;
+  /**
+   * Also learn "not a digit" as an 11th class, from non-digit words, digits made into non-digits and non-speech
+   * (models/lab/embedding_negatives.ts): the refusal reads the same vectors as the digits, at no extra cost.
+   */
+  nonDigits: boolean;
+  /**
+   * With nonDigits: the weight of all "not a digit" examples together, as a multiple of one digit's (each example's
+   * loss scaled to match): many varied negatives without drowning the ten digits. 0: every example weighs 1.
+   */
+  nonDigitBalance: number;
 }
 
 export const DEFAULT_HEAD: HeadOptions = {
@@ -37,6 +47,8 @@ export const DEFAULT_HEAD: HeadOptions = {
   labelSmoothing: 0.1,
   seed: 1,
   members: 1,
+  nonDigits: false,
+  nonDigitBalance: 0,
 };
 
 export const EMBEDDING_SIZE = 96;
@@ -103,8 +115,9 @@ function normalized(x: Float32Array[], stats: FeatureStats): Float32Array {
 }
 
 /**
- * Trains one head on vectors `x` (flat [V * 96] each) with digits `y`; returns the model and the statistics it
- * normalizes with. Shuffled by a seeded order each epoch; the optimizer's tensors are freed.
+ * Trains one head on vectors `x` (flat [V * 96] each) with labels `y` (digits 0-9, and 10 = not a digit: then the
+ * head has 11 outputs); returns the model and the statistics it normalizes with. Shuffled by a seeded order each
+ * epoch; the optimizer's tensors are freed.
  */
 export async function trainHead(
   x: Float32Array[],
@@ -118,12 +131,16 @@ export async function trainHead(
   const stats = vectorStats(x, vectors);
   const width = vectors * EMBEDDING_SIZE;
   const data = normalized(x, stats);
-  const classes = 10;
+  const classes = y.some((label) => label === 10) ? 11 : 10;
   const model = buildHead(vectors, classes, options, seed);
   const optimizer = tf.train.adam(options.learningRate);
   model.compile({ optimizer, loss: "categoricalCrossentropy" });
   const random = seededRandom(seed);
   const order = x.map((_, i) => i);
+  const negatives = y.filter((label) => label === 10).length;
+  // Scaling an example's target row scales its cross-entropy: the non-digits weigh nonDigitBalance digits' worth.
+  const weightOf = (label: number) =>
+    label === 10 && options.nonDigitBalance > 0 ? options.nonDigitBalance * ((x.length - negatives) / 10) / negatives : 1;
   const steps = Math.ceil(x.length / options.batchSize);
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     // Cosine decay of the learning rate over the run: the last epochs settle instead of wandering.
@@ -138,6 +155,8 @@ export async function trainHead(
       rows.forEach((r, k) => {
         bx.set(data.subarray(r * width, (r + 1) * width), k * width);
         by[k * classes + y[r]] += 1 - options.labelSmoothing;
+        const weight = weightOf(y[r]);
+        if (weight !== 1) { for (let c = 0; c < classes; c++) by[k * classes + c] *= weight; }
       });
       const xs = tf.tensor2d(bx, [rows.length, width]);
       const ys = tf.tensor2d(by, [rows.length, classes]);
@@ -152,32 +171,48 @@ export async function trainHead(
   return { model, stats };
 }
 
-/** Probabilities of each row of `x` under a trained head. */
+/** Output rows (10 digits, or 11 with "not a digit" last) of each row of `x` under a trained head. */
 export function predictHead(model: tf.LayersModel, stats: FeatureStats, x: Float32Array[]): Float32Array[] {
   if (x.length === 0) return [];
   const width = stats.mean.length;
+  const classes = model.outputs[0].shape[1] as number;
   const out = tf.tidy(() => (model.predict(tf.tensor2d(normalized(x, stats), [x.length, width])) as tf.Tensor).dataSync() as Float32Array);
-  return x.map((_, i) => out.slice(i * 10, (i + 1) * 10));
+  return x.map((_, i) => out.slice(i * classes, (i + 1) * classes));
 }
 
 /**
  * clipVectors of audio files, cached in .cache/embedding_vectors/ under a hash of the config, the network's version
  * and the files' paths: every recipe and every LOSO fold reads the same vectors, computed once (a few minutes).
  */
-export async function cachedFileVectors(
+export function cachedFileVectors(
   embedding: SpeechEmbedding,
   config: FeatureConfig,
   paths: string[],
   load: (paths: string[]) => Promise<Float32Array[]>,
   log: (line: string) => void = () => {},
 ): Promise<(Float32Array | null)[]> {
-  const key = await sha256Hex(JSON.stringify({ config, version: embedding.version, paths }));
-  const file = `.cache/embedding_vectors/${key.slice(0, 16)}.bin`;
+  return cachedVectors(embedding, config, paths, paths.length, (from, to) => load(paths.slice(from, to)), log);
+}
+
+/**
+ * clipVectors of `count` clips made by `make(from, to)` (clips from..to-1, the same every time for the same `key`),
+ * cached in .cache/embedding_vectors/ under a hash of the config, the network's version and `key`.
+ */
+export async function cachedVectors(
+  embedding: SpeechEmbedding,
+  config: FeatureConfig,
+  key: unknown,
+  count: number,
+  make: (from: number, to: number) => Promise<Float32Array[]> | Float32Array[],
+  log: (line: string) => void = () => {},
+): Promise<(Float32Array | null)[]> {
+  const hash = await sha256Hex(JSON.stringify({ config, version: embedding.version, paths: key }));
+  const file = `.cache/embedding_vectors/${hash.slice(0, 16)}.bin`;
   const width = vectorsPerClip(config) * EMBEDDING_SIZE;
   try {
     const all = new Float32Array((await Deno.readFile(file)).buffer);
-    if (all.length === paths.length * width) {
-      return paths.map((_, i) => {
+    if (all.length === count * width) {
+      return Array.from({ length: count }, (_, i) => {
         const row = all.slice(i * width, (i + 1) * width);
         return Number.isNaN(row[0]) ? null : row;
       });
@@ -185,11 +220,11 @@ export async function cachedFileVectors(
   } catch { /* not cached yet */ }
   const started = performance.now();
   const out: (Float32Array | null)[] = [];
-  for (let at = 0; at < paths.length; at += 200) {
-    out.push(...clipVectors(embedding, config, await load(paths.slice(at, at + 200))));
-    log(`vectors: ${out.length}/${paths.length} clips (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  for (let at = 0; at < count; at += 200) {
+    out.push(...clipVectors(embedding, config, await make(at, Math.min(count, at + 200))));
+    log(`vectors: ${out.length}/${count} clips (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
-  const all = new Float32Array(paths.length * width);
+  const all = new Float32Array(count * width);
   out.forEach((row, i) => (row ? all.set(row, i * width) : all.fill(NaN, i * width, (i + 1) * width)));
   await Deno.mkdir(".cache/embedding_vectors", { recursive: true });
   await Deno.writeFile(file, new Uint8Array(all.buffer));

@@ -16,6 +16,7 @@ import { loadAudio, servedProbabilities } from "./training.ts";
 import { listVoiceClips } from "./voices.ts";
 import { cachedFileVectors, EMBEDDING_SIZE, type HeadOptions, predictHead, trainHead, vectorsPerClip } from "./embedding_head.ts";
 import type { LosoReport } from "./report.ts";
+import { nonDigitVectors } from "./embedding_negatives.ts";
 
 export interface EmbeddingRecipe {
   head: HeadOptions;
@@ -25,7 +26,20 @@ export interface EmbeddingRecipe {
 
 interface Labelled {
   x: Float32Array;
+  /** 0-9, or 10: not a digit. */
   digit: number;
+}
+
+/** With recipe.head.nonDigits: the training non-digits of a head trained on `digits` (their speakers'), labelled 10. */
+async function negatives(
+  embedding: SpeechEmbedding,
+  config: FeatureConfig,
+  recipe: EmbeddingRecipe,
+  digits: Clip[],
+  log: (l: string) => void,
+): Promise<Labelled[]> {
+  if (!recipe.head.nonDigits) return [];
+  return (await nonDigitVectors(embedding, config, digits, log)).map((x) => ({ x, digit: 10 }));
 }
 
 /** The model folders' embedding network (the one in this repository). */
@@ -101,6 +115,7 @@ export async function embeddingLoso(
     const data: Labelled[] = [
       ...clips.flatMap((c, i) => (trainOn.has(c.speaker) && fsdd[i] ? [{ x: fsdd[i]!, digit: c.digit }] : [])),
       ...voices,
+      ...await negatives(embedding, config, recipe, clips.filter((c) => trainOn.has(c.speaker)), log),
     ];
     const { model, stats } = await trainHeads(data, vectors, recipe.head, () => {});
     const testIdx = clips.flatMap((c, i) => (c.speaker === speaker ? [i] : []));
@@ -109,7 +124,7 @@ export async function embeddingLoso(
     const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
     let right = 0;
     found.forEach((i, k) => {
-      const answer = argmax(probabilities[k]);
+      const answer = argmax(probabilities[k].subarray(0, 10)); // an 11th output ("not a digit") is not a digit answer
       confusion[clips[i].digit][answer]++;
       if (answer === clips[i].digit) right++;
     });
@@ -159,8 +174,9 @@ export async function trainEmbeddingModel({ data, split, dir, config, recipe, lo
   // Vectors of every clip (one cache for training and LOSO alike); the split picks its rows.
   const { fsdd, voices } = await vectorsOf(embedding, config, clips, recipe.voicesDir, log);
   const inTraining = (c: Clip) => split === "all" || c.take >= 5;
-  const rows = [...clips.flatMap((c, i) => (inTraining(c) && fsdd[i] ? [{ x: fsdd[i]!, digit: c.digit }] : [])), ...voices];
-  log(`training ${recipe.head.members} head(s) on ${rows.length} clips (${voices.length} synthetic)`);
+  const notDigits = await negatives(embedding, config, recipe, clips.filter(inTraining), log);
+  const rows = [...clips.flatMap((c, i) => (inTraining(c) && fsdd[i] ? [{ x: fsdd[i]!, digit: c.digit }] : [])), ...voices, ...notDigits];
+  log(`training ${recipe.head.members} head(s) on ${rows.length} clips (${voices.length} synthetic, ${notDigits.length} not digits)`);
   const { model, stats } = await trainHeads(rows, vectorsPerClip(config), recipe.head, log);
   const seconds = (performance.now() - started) / 1000;
   const version = await saveModelFolder(dir, model, { config, stats }, "float16");
@@ -185,7 +201,7 @@ export async function trainEmbeddingModel({ data, split, dir, config, recipe, lo
       split,
       trainClips: clips.filter(inTraining).length,
       syntheticClips: voices.length,
-      nonDigitClips: 0,
+      nonDigitClips: notDigits.length,
       examples: rows.length,
       testClips: test.length,
     },

@@ -15,7 +15,7 @@ import { evaluate } from "./metrics.ts";
 import { epochPrinter } from "./progress.ts";
 import { evaluateEnrollment, foldModelFor, readManifest } from "./enroll.ts";
 import { evaluateStrings, type StringScore } from "./strings.ts";
-import { evaluateReject, shippedHead } from "./reject.ts";
+import { evaluateReject, type RejectReport, shippedHead } from "./reject.ts";
 import { nonDigitClips } from "./nondigits.ts";
 import { evaluateUnknownClass, shippedRefusal } from "./unknown_class.ts";
 import { evaluateSpeechFinder } from "./speech_finder.ts";
@@ -67,6 +67,7 @@ const { values: args } = parseArgs({
     manifest: { type: "string" },
     strings: { type: "string" },
     reject: { type: "boolean", default: false },
+    "reject-by": { type: "string", default: "class" },
     "speech-finder": { type: "string" },
     jobs: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     /** Internal: run only these folds and write their results here (a worker of --jobs). */
@@ -96,6 +97,8 @@ if (args.help) {
   --reject          measure "not a digit" on each speaker's LOSO fold model: for a model trained with it (11th class,
                     models/lab/unknown_class.ts), its refusal point goes into features.json; otherwise train the model's
                     own head (reject.json) at the folds' median refusal point (models/lab/reject.ts; needs deno task nondigits)
+  --reject-by confidence  with --reject: refusal by confidence alone (1 - the top digit probability), measured on the
+                    fold models the same way as an 11th class; its point goes into features.json ("by": "confidence")
   --speech-finder 0,100  the speech finder's high-pass (Hz) on the official test clips padded with silence and noised at
                     5-20 dB (models/lab/speech_finder.ts): spans too long, words cut short, accuracy noisy and clean
   --save-folds DIR  keep each fold's model as DIR/<held-out speaker>/ (default .cache/loso/<model name>), so that
@@ -228,12 +231,33 @@ if (args.strings) {
   metrics.strings = report;
 }
 
-if (args.reject && hasUnknownClass(classifier)) {
+if (args.reject && args["reject-by"] === "confidence") {
+  // Refusal by the ten digits' confidence (no class of its own): measured on the fold models the same way as a class.
+  const report = await evaluateUnknownClass(clips, foldsDir, undefined, "confidence");
+  const refusal = { ...shippedRefusal(report), by: "confidence" as const };
+  console.log(
+    `not a digit by confidence alone, held out: words ${pct(report.wordsRefused)} refused (${engineShares(report)}), made from digits ${
+      pct(report.madeRefused)
+    }, non-speech ${pct(report.noiseRefused)}; real digits refused ${pct(report.digitsRefused)} (refusal point ${
+      report.threshold.toFixed(3)
+    }, ${refusal.threshold === null ? "off" : "on"} by default)`,
+  );
+  metrics.reject = { ...report, by: "confidence" };
+  if (write) {
+    const file = `${args.model}/features.json`;
+    const features = JSON.parse(await Deno.readTextFile(file));
+    await Deno.writeTextFile(file, JSON.stringify({ ...features, refusal }, null, 1) + "\n");
+    await writeRejectPlot(args.model, report);
+  }
+} else if (args.reject && (hasUnknownClass(classifier) || (metrics.training as { nonDigits?: unknown }).nonDigits === true)) {
+  // (The recipe's flag too: its fold models have the class even while the folder's own model is not retrained yet.)
   // The network says "not a digit" itself (11th class): measure it on the fold models, keep the point in features.json.
   const report = await evaluateUnknownClass(clips, foldsDir);
   const refusal = shippedRefusal(report);
   console.log(
-    `not a digit (11th class), held out: words ${pct(report.wordsRefused)} refused, made from digits ${pct(report.madeRefused)}, ` +
+    `not a digit (11th class), held out: words ${pct(report.wordsRefused)} refused (${engineShares(report)}), made from digits ${
+      pct(report.madeRefused)
+    }, ` +
       `non-speech ${pct(report.noiseRefused)}; real digits refused ${pct(report.digitsRefused)} (refusal point ${
         report.threshold.toFixed(3)
       }, ${refusal.threshold === null ? "off" : "on"} by default)`,
@@ -263,6 +287,11 @@ if (args.reject && hasUnknownClass(classifier)) {
     await Deno.writeTextFile(`${args.model}/reject.json`, JSON.stringify(head) + "\n");
     await writeRejectPlot(args.model, report);
   }
+}
+
+/** "flite 98.0%, piper 97.1%": words refused by held-out engine. */
+function engineShares(report: RejectReport): string {
+  return Object.entries(report.wordsByEngine ?? {}).map(([engine, share]) => `${engine} ${pct(share)}`).join(", ");
 }
 
 if (args.loso || args["score-folds"]) {

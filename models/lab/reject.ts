@@ -170,6 +170,8 @@ export interface RejectScore {
   noiseRefused: number;
   threshold: number;
   counts: Record<keyof RejectSets, number>;
+  /** Words refused, by the (held-out) engine that spoke them. */
+  wordsByEngine?: Record<string, number>;
 }
 
 export interface RejectReport {
@@ -179,6 +181,10 @@ export interface RejectReport {
   wordsRefused: number;
   madeRefused: number;
   noiseRefused: number;
+  /** What was measured: an 11th class (or a refusal head), or the ten digits' confidence. */
+  by?: "class" | "confidence";
+  /** Means over the held-out speakers of the words refused, by held-out engine. */
+  wordsByEngine?: Record<string, number>;
   /** Refused words vs lost digits as the refusal point moves, pooled over folds (for the plot). */
   curve: { threshold: number; wordsRefused: number; digitsRefused: number }[];
   /** The median of the folds' refusal points: the shipped head's. */
@@ -307,8 +313,10 @@ export function summarizeFolds(
     wordsRefused: pooled.words.filter((s) => s >= t).length / pooled.words.length,
     digitsRefused: pooled.digits.filter((s) => s >= t).length / pooled.digits.length,
   }));
+  const engines = [...new Set(folds.flatMap((f) => Object.keys(f.wordsByEngine ?? {})))];
   return {
     perSpeaker,
+    ...(engines.length ? { wordsByEngine: Object.fromEntries(engines.map((e) => [e, mean((s) => s.wordsByEngine?.[e] ?? 0)])) } : {}),
     digitsRefused: mean((s) => s.digitsRefused),
     wordsRefused: mean((s) => s.wordsRefused),
     madeRefused: mean((s) => s.madeRefused),
