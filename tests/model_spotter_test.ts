@@ -44,6 +44,13 @@ Deno.test("frameLabels: where two run-together digits overlap, the one whose mid
   assert.equal(labels[12], NOTHING);
 });
 
+Deno.test("frameLabels: with a margin, a word's edges are nothing, so two run-together words are apart", () => {
+  const words = [{ digit: 6, startS: 0.0, endS: 0.4 }, { digit: 6, startS: 0.4, endS: 0.8 }];
+  assert.deepEqual(frameLabels(words, 11), [6, 6, 6, 6, 6, 6, 6, 6, 6, 6, NOTHING]);
+  // A quarter left out at both ends: 0.1-0.3 and 0.5-0.7 are the sixes.
+  assert.deepEqual(frameLabels(words, 11, 0.08, 0.25), [NOTHING, NOTHING, 6, 6, NOTHING, NOTHING, NOTHING, 6, 6, NOTHING, NOTHING]);
+});
+
 Deno.test("decodeDigits: two runs give two digits, in order, with their times", () => {
   const out = decodeDigits(posteriors("..333....88.."), exact);
   assert.deepEqual(out.map((d) => d.digit), [3, 8]);
