@@ -172,7 +172,7 @@ Deno.test({
 
 Deno.test({
   ...opts,
-  name: "a Content-Length over the limit is 413 at once and the connection closed, not drained (100 Continue: see README)",
+  name: "a Content-Length over the limit is 413 at once and the connection closed, not drained (100 Continue: see models/README.md)",
   fn: async () => {
     // Deno.serve itself answers "100 Continue" to Expect: 100-continue before any handler runs (Deno 2.9.6), so
     // the server cannot withhold it; what it can do is refuse at once and close, reading none of the 20 MB.
