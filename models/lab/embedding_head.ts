@@ -10,7 +10,7 @@ import { tf } from "../tfjs.ts";
 import { AudioError } from "../../dsp/errors.ts";
 import type { FeatureConfig, FeatureStats } from "../../dsp/config.ts";
 import { computeStats, extractFeatures, normalize, tieStatsOverTime } from "../../dsp/features.ts";
-import { seededRandom, shuffle } from "../../dsp/random.ts";
+import { type Random, seededRandom, shuffle } from "../../dsp/random.ts";
 import { embed, type SpeechEmbedding } from "../embedding.ts";
 import { registerConvBackprop } from "./conv_backprop.ts";
 
@@ -116,8 +116,7 @@ function normalized(x: Float32Array[], stats: FeatureStats): Float32Array {
 
 /**
  * Trains one head on vectors `x` (flat [V * 96] each) with labels `y` (digits 0-9, and 10 = not a digit: then the
- * head has 11 outputs); returns the model and the statistics it normalizes with. Shuffled by a seeded order each
- * epoch; the optimizer's tensors are freed.
+ * head has 11 outputs); returns the model and the statistics it normalizes with (fitInBatches trains it).
  */
 export async function trainHead(
   x: Float32Array[],
@@ -133,17 +132,51 @@ export async function trainHead(
   const data = normalized(x, stats);
   const classes = y.some((label) => label === 10) ? 11 : 10;
   const model = buildHead(vectors, classes, options, seed);
-  const optimizer = tf.train.adam(options.learningRate);
-  model.compile({ optimizer, loss: "categoricalCrossentropy" });
-  const random = seededRandom(seed);
-  const order = x.map((_, i) => i);
   const negatives = y.filter((label) => label === 10).length;
   // Scaling an example's target row scales its cross-entropy: the non-digits weigh nonDigitBalance digits' worth.
-  const weightOf = (label: number) =>
+  const weight = (label: number) =>
     label === 10 && options.nonDigitBalance > 0 ? options.nonDigitBalance * ((x.length - negatives) / 10) / negatives : 1;
-  const steps = Math.ceil(x.length / options.batchSize);
+  await fitInBatches(model, x.length, width, classes, options, seededRandom(seed), (r, into, at) => {
+    into.set(data.subarray(r * width, (r + 1) * width), at);
+    return y[r];
+  }, { weight, log, logEvery: 10 });
+  return { model, stats };
+}
+
+/** What fitInBatches needs of a recipe. */
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** 1 - smoothing on the label, smoothing spread over the classes. */
+  labelSmoothing: number;
+}
+
+/**
+ * Trains `model` (softmax over `classes`) with Adam on `count` examples, shuffled by `random` each epoch, the learning
+ * rate decayed on a cosine over the run (the last epochs settle instead of wandering). `example(i, into, at)` writes
+ * example i's `width` inputs into `into` at `at` and returns its label; `weight(label)` scales its loss (by scaling its
+ * target row). The batches' tensors and the optimizer's are freed. Shared by the digit head and the spotter.
+ */
+export async function fitInBatches(
+  model: tf.LayersModel,
+  count: number,
+  width: number,
+  classes: number,
+  options: FitOptions,
+  random: Random,
+  example: (index: number, into: Float32Array, at: number) => number,
+  { weight = () => 1, log = () => {}, logEvery = 1 }: {
+    weight?: (label: number) => number;
+    log?: (line: string) => void;
+    logEvery?: number;
+  } = {},
+): Promise<void> {
+  const optimizer = tf.train.adam(options.learningRate);
+  model.compile({ optimizer, loss: "categoricalCrossentropy" });
+  const order = Array.from({ length: count }, (_, i) => i);
+  const steps = Math.ceil(count / options.batchSize);
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    // Cosine decay of the learning rate over the run: the last epochs settle instead of wandering.
     (optimizer as unknown as { learningRate: number }).learningRate = options.learningRate * 0.5 *
       (1 + Math.cos((Math.PI * epoch) / options.epochs));
     shuffle(order, random);
@@ -153,10 +186,10 @@ export async function trainHead(
       const bx = new Float32Array(rows.length * width);
       const by = new Float32Array(rows.length * classes).fill(options.labelSmoothing / classes);
       rows.forEach((r, k) => {
-        bx.set(data.subarray(r * width, (r + 1) * width), k * width);
-        by[k * classes + y[r]] += 1 - options.labelSmoothing;
-        const weight = weightOf(y[r]);
-        if (weight !== 1) { for (let c = 0; c < classes; c++) by[k * classes + c] *= weight; }
+        const label = example(r, bx, k * width);
+        by[k * classes + label] += 1 - options.labelSmoothing;
+        const w = weight(label);
+        if (w !== 1) { for (let c = 0; c < classes; c++) by[k * classes + c] *= w; }
       });
       const xs = tf.tensor2d(bx, [rows.length, width]);
       const ys = tf.tensor2d(by, [rows.length, classes]);
@@ -165,10 +198,11 @@ export async function trainHead(
       xs.dispose();
       ys.dispose();
     }
-    if (epoch % 10 === 9 || epoch === options.epochs - 1) log(`epoch ${epoch + 1}/${options.epochs} loss ${(loss / steps).toFixed(4)}`);
+    if ((epoch + 1) % logEvery === 0 || epoch === options.epochs - 1) {
+      log(`epoch ${epoch + 1}/${options.epochs} loss ${(loss / steps).toFixed(4)}`);
+    }
   }
   optimizer.dispose();
-  return { model, stats };
 }
 
 /** Output rows (10 digits, or 11 with "not a digit" last) of each row of `x` under a trained head. */

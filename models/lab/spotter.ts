@@ -26,7 +26,7 @@ import type { FeatureConfig, FeatureStats, SpeechConfig } from "../../dsp/config
 import { addNoise, changeSpeed, meanSquare, pinkNoise, whiteNoise } from "../../dsp/augment.ts";
 import { removeDc } from "../../dsp/dc.ts";
 import { extractFeatures } from "../../dsp/features.ts";
-import { gaussian, type Random, seededRandom, shuffle, uniform } from "../../dsp/random.ts";
+import { gaussian, type Random, seededRandom, uniform } from "../../dsp/random.ts";
 import { resample } from "../../dsp/resample.ts";
 import { findSpeech } from "../../dsp/speech.ts";
 import { speechMel } from "../../dsp/speech_mel.ts";
@@ -35,6 +35,7 @@ import { argmax, type Classifier, classifyClips } from "../classifier.ts";
 import { loadClassifier, loadSpeechEmbedding } from "../files.ts";
 import { transcribe } from "../transcribe.ts";
 import { registerConvBackprop } from "./conv_backprop.ts";
+import { EMBEDDING_SIZE, fitInBatches } from "./embedding_head.ts";
 import { findFsdd, listClips } from "./fsdd.ts";
 import { editDistance, makeString, NOISE_BANDS, scoreStrings, type StringOptions, type StringScore } from "./strings.ts";
 import { loadAudio } from "./training.ts";
@@ -43,7 +44,6 @@ import { listVoiceClips } from "./voices.ts";
 /** The "nothing is being said here" class, after the ten digits. */
 export const NOTHING = 10;
 export const CLASSES = 11;
-const EMBEDDING_SIZE = 96;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sequences and their frame labels
@@ -420,34 +420,11 @@ export async function trainSpotter(
   const rows = sequences.flatMap((s, i) => s.labels.map((_, j) => [i, j] as [number, number]));
   const width = options.context * EMBEDDING_SIZE;
   const model = buildSpotter(options);
-  const optimizer = tf.train.adam(options.learningRate);
-  model.compile({ optimizer, loss: "categoricalCrossentropy" });
-  const random = seededRandom(options.seed);
-  const steps = Math.ceil(rows.length / options.batchSize);
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    // Cosine decay, as trainHead: the last epochs settle.
-    (optimizer as unknown as { learningRate: number }).learningRate = options.learningRate * 0.5 *
-      (1 + Math.cos((Math.PI * epoch) / options.epochs));
-    shuffle(rows, random);
-    let loss = 0;
-    for (let s = 0; s < steps; s++) {
-      const batch = rows.slice(s * options.batchSize, (s + 1) * options.batchSize);
-      const bx = new Float32Array(batch.length * width);
-      const by = new Float32Array(batch.length * CLASSES).fill(options.labelSmoothing / CLASSES);
-      batch.forEach(([i, j], k) => {
-        writeWindow(bx, k * width, normalized[i], j, options.context);
-        by[k * CLASSES + sequences[i].labels[j]] += 1 - options.labelSmoothing;
-      });
-      const xs = tf.tensor2d(bx, [batch.length, width]);
-      const ys = tf.tensor2d(by, [batch.length, CLASSES]);
-      const result = await model.trainOnBatch(xs, ys);
-      loss += (Array.isArray(result) ? result[0] : result) as number;
-      xs.dispose();
-      ys.dispose();
-    }
-    log(`epoch ${epoch + 1}/${options.epochs} loss ${(loss / steps).toFixed(4)}`);
-  }
-  optimizer.dispose();
+  await fitInBatches(model, rows.length, width, CLASSES, options, seededRandom(options.seed), (r, into, at) => {
+    const [i, j] = rows[r];
+    writeWindow(into, at, normalized[i], j, options.context);
+    return sequences[i].labels[j];
+  }, { log });
   return { model, stats, context: options.context };
 }
 
