@@ -231,38 +231,24 @@ if (args.strings) {
   metrics.strings = report;
 }
 
-if (args.reject && args["reject-by"] === "confidence") {
-  // Refusal by the ten digits' confidence (no class of its own): measured on the fold models the same way as a class.
-  const report = await evaluateUnknownClass(clips, foldsDir, undefined, "confidence");
-  const refusal = { ...shippedRefusal(report), by: "confidence" as const };
+const refuseByConfidence = args["reject-by"] === "confidence";
+if (
+  args.reject && (refuseByConfidence || hasUnknownClass(classifier) || (metrics.training as { nonDigits?: unknown }).nonDigits === true)
+) {
+  // "Not a digit" from the network's own 11th class (also when only the recipe says so: its fold models have the class
+  // while the folder's own model is not retrained yet), or from the ten digits' confidence (no class of its own):
+  // measured on the fold models the same way, the point kept in features.json.
+  const by = refuseByConfidence ? "confidence" as const : "class" as const;
+  const report = await evaluateUnknownClass(clips, foldsDir, undefined, by);
+  const refusal = { ...shippedRefusal(report), ...(refuseByConfidence ? { by } : {}) };
   console.log(
-    `not a digit by confidence alone, held out: words ${pct(report.wordsRefused)} refused (${engineShares(report)}), made from digits ${
-      pct(report.madeRefused)
-    }, non-speech ${pct(report.noiseRefused)}; real digits refused ${pct(report.digitsRefused)} (refusal point ${
-      report.threshold.toFixed(3)
-    }, ${refusal.threshold === null ? "off" : "on"} by default)`,
+    `not a digit (${refuseByConfidence ? "by confidence alone" : "11th class"}), held out: words ${pct(report.wordsRefused)} refused (${
+      engineShares(report)
+    }), made from digits ${pct(report.madeRefused)}, non-speech ${pct(report.noiseRefused)}; real digits refused ${
+      pct(report.digitsRefused)
+    } (refusal point ${report.threshold.toFixed(3)}, ${refusal.threshold === null ? "off" : "on"} by default)`,
   );
-  metrics.reject = { ...report, by: "confidence" };
-  if (write) {
-    const file = `${args.model}/features.json`;
-    const features = JSON.parse(await Deno.readTextFile(file));
-    await Deno.writeTextFile(file, JSON.stringify({ ...features, refusal }, null, 1) + "\n");
-    await writeRejectPlot(args.model, report);
-  }
-} else if (args.reject && (hasUnknownClass(classifier) || (metrics.training as { nonDigits?: unknown }).nonDigits === true)) {
-  // (The recipe's flag too: its fold models have the class even while the folder's own model is not retrained yet.)
-  // The network says "not a digit" itself (11th class): measure it on the fold models, keep the point in features.json.
-  const report = await evaluateUnknownClass(clips, foldsDir);
-  const refusal = shippedRefusal(report);
-  console.log(
-    `not a digit (11th class), held out: words ${pct(report.wordsRefused)} refused (${engineShares(report)}), made from digits ${
-      pct(report.madeRefused)
-    }, ` +
-      `non-speech ${pct(report.noiseRefused)}; real digits refused ${pct(report.digitsRefused)} (refusal point ${
-        report.threshold.toFixed(3)
-      }, ${refusal.threshold === null ? "off" : "on"} by default)`,
-  );
-  metrics.reject = report;
+  metrics.reject = refuseByConfidence ? { ...report, by } : report;
   if (write) {
     const file = `${args.model}/features.json`;
     const features = JSON.parse(await Deno.readTextFile(file));
