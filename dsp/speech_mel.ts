@@ -60,10 +60,27 @@ export function embeddingCrop(samples: Float32Array, speech: SpeechSegment, conf
   const rms = Math.sqrt(energy / Math.max(1, speech.end - speech.start));
   // A cap on the gain (60 dB): a near-silent clip is not blown up into pure noise at full level.
   const gain = rms > 0 ? Math.min(embedding.levelRms / rms, 1000) : 1;
-  const random = seededRandom(DITHER_SEED);
-  for (let i = 0; i < length; i++) crop[i] = crop[i] * gain + embedding.ditherRms * gaussian(random);
+  const dither = fixedDither(length, embedding.ditherRms);
+  for (let i = 0; i < length; i++) crop[i] = crop[i] * gain + dither[i];
   const upsampled = resample(crop, config.sampleRate, embedding.sampleRate).subarray(0, cropSamples(config));
   const out = new Float32Array(upsampled.length);
   for (let i = 0; i < out.length; i++) out[i] = upsampled[i] * embedding.fullScale;
   return out;
+}
+
+/** The last dither made: every crop of a model has the same length and level, so it is the same noise each time. */
+let lastDither: { length: number; rms: number; noise: Float64Array } | undefined;
+
+/**
+ * `length` samples of seeded Gaussian noise at RMS `rms`: the same numbers on every call (DITHER_SEED). Kept from
+ * one call to the next because drawing them (Box-Muller, 6,400 samples) cost as much as the resampling after it. Float64: the sum is rounded once, as before.
+ */
+function fixedDither(length: number, rms: number): Float64Array {
+  if (lastDither?.length !== length || lastDither.rms !== rms) {
+    const random = seededRandom(DITHER_SEED);
+    const noise = new Float64Array(length);
+    for (let i = 0; i < length; i++) noise[i] = rms * gaussian(random);
+    lastDither = { length, rms, noise };
+  }
+  return lastDither.noise;
 }

@@ -13,7 +13,7 @@ import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../mod
 import { rejectHeadFor } from "../models/reject.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { prepareNetwork } from "../models/network.ts";
-import { embed, type EmbeddingGraph, type SpeechEmbedding, speechEmbeddingFrom } from "../models/embedding.ts";
+import { type EmbeddingGraph, embedVectors, type SpeechEmbedding, speechEmbeddingFrom } from "../models/embedding.ts";
 import type { ModelChoice } from "./Recognizer.ts";
 import type { FeaturesFile } from "../models/model_format.ts";
 import { type Prediction, recognize } from "../models/recognize.ts";
@@ -104,8 +104,7 @@ export async function embedMel(folder: string, mel: Float32Array, frames: number
   backendReady ??= pickBackend();
   const backend = await backendReady;
   const embedding = await loadEmbedding(folder, () => {});
-  const bands = embedding.graph.input.bands;
-  const vectors = tf.tidy(() => embed(embedding, tf.tensor3d(mel, [1, frames, bands])).dataSync() as Float32Array);
+  const vectors = embedVectors(embedding, mel, frames);
   return { vectors: Array.from(vectors), backend };
 }
 

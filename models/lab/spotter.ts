@@ -30,7 +30,7 @@ import { gaussian, type Random, seededRandom, uniform } from "../../dsp/random.t
 import { resample } from "../../dsp/resample.ts";
 import { findSpeech } from "../../dsp/speech.ts";
 import { speechMel } from "../../dsp/speech_mel.ts";
-import { embed, type SpeechEmbedding } from "../embedding.ts";
+import { embedVectors, type SpeechEmbedding } from "../embedding.ts";
 import { argmax, type Classifier, classifyClips } from "../classifier.ts";
 import { loadClassifier, loadSpeechEmbedding } from "../files.ts";
 import { transcribe } from "../transcribe.ts";
@@ -249,7 +249,7 @@ export function sequenceMel(samples: Float32Array, config: FeatureConfig): { dat
 /** The vectors of a whole recording, flat [V * 96], in one embed() pass. */
 export function sequenceVectors(embedding: SpeechEmbedding, config: FeatureConfig, samples: Float32Array): Float32Array {
   const mel = sequenceMel(samples, config);
-  return tf.tidy(() => embed(embedding, tf.tensor3d(mel.data, [1, mel.frames, config.nMels])).dataSync() as Float32Array);
+  return embedVectors(embedding, mel.data, mel.frames);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -862,7 +862,7 @@ function checkAgainstCrop(embedding: SpeechEmbedding, config: FeatureConfig, aud
   const same: number[] = [], neighbours: number[] = [], centre: number[] = [];
   for (const { samples } of audio.slice(0, 60)) {
     const features = extractFeatures(samples, config);
-    const crop = tf.tidy(() => embed(embedding, tf.tensor3d(features.values, [1, config.frames, config.nMels])).dataSync() as Float32Array);
+    const crop = embedVectors(embedding, features.values, config.frames);
     const start = Math.round((features.speech.start + features.speech.end) / 2 - cropLength / 2);
     // Zeros before the clip so that crop vector k and sequence vector k + offset share a centre.
     const shift = (((-(start + lead)) % hop) + hop) % hop;
