@@ -48,7 +48,7 @@ export function profileFile(stored: StoredProfile): Blob {
 
 /** Reads an exported file; the caller checks the model. Throws with a message for people. */
 export async function readProfileFile(file: File): Promise<StoredProfile> {
-  if (file.size > 128 * 1024) throw new Error("That file is too large to be a voice profile.");
+  if (file.size > 160 * 1024) throw new Error("That file is too large to be a voice profile.");
   let parsed: Partial<StoredProfile> & { format?: string };
   try {
     parsed = JSON.parse(await file.text());

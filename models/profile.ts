@@ -1,9 +1,10 @@
 /**
  * "Teach it your voice": a speaker profile is one prototype per digit, the mean of that speaker's takes in the
- * network's penultimate layer (the features the last, dense layer weighs). At prediction the clip's own
- * embedding is compared with the prototypes (cosine), and that vote reshapes the generic answer among the
+ * profile's space (ProfileSettings.space): the network's penultimate layer (the features the last, dense layer
+ * weighs), or for a model on the speech embedding, the embedding's own vectors. At prediction the clip's own vector
+ * in that space is compared with the prototypes (cosine), and that vote reshapes the generic answer among the
  * digits the profile has; digits it lacks keep the generic probabilities. No weights change, so teaching is
- * instant (a forward pass per take), cannot forget other voices, and the profile is a few KB.
+ * instant (a forward pass per take), cannot forget other voices, and the profile is a few KB (the embedding's vectors: ~75 KB).
  * Shared by the server and the browser: no file system, no Hono.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -23,6 +24,13 @@ export interface ProfileSettings {
    * noisier prototype than five, so it is trusted less. Absent: `weight` for every digit.
    */
   weightByTakes?: number[];
+  /**
+   * Where the prototypes live. "network" (absent: the same): the network's penultimate layer. "vectors": the speech
+   * embedding's vectors the head reads (every window's, normalized as the head sees them, one flat vector), for
+   * embedding models only. The head's layer was trained to tell FSDD's few men apart; the embedding heard a great
+   * many voices, and one take per digit placed there helps where the head's layer hurt (models/README.md).
+   */
+  space?: "network" | "vectors";
 }
 
 /** Used for a model folder whose features.json has no `profile` settings. */
@@ -53,29 +61,52 @@ export interface Embedded {
   probabilities: Float32Array;
   /** "Not a digit" from the network's 11th class or its confidence, as answerClips. */
   unknown?: number;
-  /** Unit-length mean embedding over the views. */
+  /** Unit-length mean over the views of the network's penultimate layer (what a refusal head reads). */
   embedding: Float32Array;
+  /** Unit-length mean over the views in the profile's space (ProfileSettings.space): what prototypes are made of. */
+  voice: Float32Array;
 }
 
-/** For each clip (its feature views, un-normalized): the generic answer and its embedding. Frees every tensor. */
+/** The space a classifier's profiles live in (its features.json `profile.space`). */
+export function profileSpace(classifier: Classifier): "network" | "vectors" {
+  const space = classifier.features.profile?.space ?? "network";
+  if (space === "vectors" && !classifier.embedding) throw new Error(`profile space "vectors" needs a speech embedding model`);
+  return space;
+}
+
+/** For each clip (its feature views, un-normalized): the generic answer and its embeddings. Frees every tensor. */
 export function embedClips(classifier: Classifier, clips: Float32Array[][]): Embedded[] {
   const vectors = clips.flat();
   if (vectors.length === 0) return [];
-  const [embeddings, probabilities, dim] = tf.tidy(() => {
-    const { embedding: e, output: p } = forward(classifier.model, networkInput(classifier, vectors));
-    return [e.dataSync() as Float32Array, p.dataSync() as Float32Array, e.shape[1] as number];
+  const onVectors = profileSpace(classifier) === "vectors";
+  // Read outside tf.tidy: it would walk returned typed arrays element by element.
+  const tensors = tf.tidy(() => {
+    const input = networkInput(classifier, vectors);
+    const { embedding, output } = forward(classifier.model, input);
+    return onVectors ? [embedding, output, input] : [embedding, output];
   });
+  const [embeddings, probabilities, inputs] = tensors.map((t) => t.dataSync() as Float32Array);
+  const [dim, inputDim] = [tensors[0].shape[1] as number, tensors[2]?.shape[1] as number];
+  tf.dispose(tensors);
   const classes = outputClasses(classifier);
   const rows = vectors.map((_, i) => probabilities.subarray(i * classes, (i + 1) * classes));
   const answers = meanOverViews(rows, clips).map((row) => clipAnswer(classifier, row));
   let next = 0;
   return clips.map((views, c) => {
-    const embedding = new Float32Array(dim);
-    for (let v = 0; v < views.length; v++, next++) {
-      for (let k = 0; k < dim; k++) embedding[k] += embeddings[next * dim + k];
-    }
-    return { ...answers[c], embedding: unit(embedding) };
+    const first = next;
+    next += views.length;
+    const embedding = meanOfRows(embeddings, dim, first, next);
+    return { ...answers[c], embedding, voice: onVectors ? meanOfRows(inputs, inputDim, first, next) : embedding };
   });
+}
+
+/** The unit-length mean of rows [from, to) of a flat [rows][dim] array. */
+function meanOfRows(flat: Float32Array, dim: number, from: number, to: number): Float32Array {
+  const sum = new Float32Array(dim);
+  for (let r = from; r < to; r++) {
+    for (let k = 0; k < dim; k++) sum[k] += flat[r * dim + k];
+  }
+  return unit(sum);
 }
 
 function unit(v: Float32Array): Float32Array {
@@ -85,13 +116,13 @@ function unit(v: Float32Array): Float32Array {
   return v.map((x) => x / norm);
 }
 
-/** A profile from labelled takes' embeddings (embedClips). */
-export function makeProfile(model: string, takes: { digit: number; embedding: Float32Array }[]): Profile {
+/** A profile from labelled takes' vectors in the profile's space (embedClips' `voice`). */
+export function makeProfile(model: string, takes: { digit: number; voice: Float32Array }[]): Profile {
   const sums: (Float32Array | null)[] = Array.from({ length: 10 }, () => null);
   const counts = new Array<number>(10).fill(0);
-  for (const { digit, embedding } of takes) {
-    const sum = sums[digit] ??= new Float32Array(embedding.length);
-    embedding.forEach((x, k) => (sum[k] += x));
+  for (const { digit, voice } of takes) {
+    const sum = sums[digit] ??= new Float32Array(voice.length);
+    voice.forEach((x, k) => (sum[k] += x));
     counts[digit]++;
   }
   return { model, takes: counts, prototypes: sums.map((s) => (s ? unit(s) : null)) };
@@ -105,7 +136,7 @@ export function applyProfile(profile: Profile, embedded: Embedded, settings: Pro
   const known = profile.prototypes.flatMap((p, d) => (p ? [d] : []));
   const out = Float32Array.from(embedded.probabilities);
   if (known.length === 0) return out;
-  const similarity = known.map((d) => dot(profile.prototypes[d]!, embedded.embedding) / settings.temperature);
+  const similarity = known.map((d) => dot(profile.prototypes[d]!, embedded.voice) / settings.temperature);
   const top = Math.max(...similarity);
   const exps = similarity.map((s) => Math.exp(s - top));
   const total = exps.reduce((a, b) => a + b, 0);
@@ -158,7 +189,7 @@ export function* adaptToTakesSteps(
 ): Steps<{ profile: Profile; heard: HeardTake[] }> {
   const model = modelId(classifier.identity);
   const embedded = (yield* inBatches(takes.map((t) => t.views), (clips) => embedClips(classifier, clips), batching)).results;
-  const labelled = takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding }));
+  const labelled = takes.map((t, i) => ({ digit: t.digit, voice: embedded[i].voice }));
   const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
   const heard = takes.map((t, i): HeardTake => {
     const answer = argmax(embedded[i].probabilities);
@@ -189,12 +220,15 @@ export function encodeProfile(profile: Profile): string {
   return toBase64(new TextEncoder().encode(json)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** Longest profile string accepted (a real one is ~2-7 KB; the page's limit for a file is the same). */
-export const MAX_PROFILE_CHARS = 64 * 1024;
+/**
+ * Longest profile string accepted. A real one is 2-7 KB in the network's space and ~75 KB in the embedding's vectors
+ * (ten prototypes of 11 x 96 float32, base64 twice); the page's limit for an exported file is a little more.
+ */
+export const MAX_PROFILE_CHARS = 128 * 1024;
 
 /** Parses and checks a profile string for `classifier`: ProfileError "bad_profile" or "profile_mismatch". */
 export function decodeProfile(text: string, classifier: Classifier): Profile {
-  const size = embeddingSize(classifier);
+  const size = profileSize(classifier);
   const bad = (why: string) => new ProfileError("bad_profile", `the profile is not valid: ${why}`);
   if (text.length > MAX_PROFILE_CHARS) throw bad(`longer than ${MAX_PROFILE_CHARS} characters`);
   let parsed: Record<string, unknown>;
@@ -223,12 +257,22 @@ export function decodeProfile(text: string, classifier: Classifier): Profile {
   if (typeof parsed.dim !== "number") {
     throw bad(`"dim" must be a number (values per prototype), not ${JSON.stringify(parsed.dim)?.slice(0, 20)}`);
   }
-  if (parsed.dim !== size) throw bad(`its prototypes have ${String(parsed.dim).slice(0, 10)} values, the model's ${size}`);
   let bytes: Uint8Array;
   try {
     bytes = fromBase64(String(parsed.prototypes));
   } catch {
     throw bad("the prototypes are not base64");
+  }
+  if (parsed.dim !== size) {
+    // Well formed, same model and version, another size: made before this model's profiles moved to another space.
+    if (!Number.isInteger(parsed.dim) || parsed.dim <= 0 || bytes.length !== 10 * parsed.dim * 4) {
+      throw bad(`its prototypes have ${String(parsed.dim).slice(0, 10)} values, the model's ${size}`);
+    }
+    throw new ProfileError(
+      "profile_mismatch",
+      `the profile's prototypes have ${parsed.dim} values and ${model}'s profiles ${size}: it was made before this model's ` +
+        `profiles changed; teach it again (POST /adapt)`,
+    );
   }
   if (bytes.length !== 10 * size * 4) throw bad("the prototypes have the wrong length");
   const flat = new Float32Array(bytes.slice().buffer);
@@ -242,8 +286,9 @@ export function decodeProfile(text: string, classifier: Classifier): Profile {
   return { model, takes, prototypes };
 }
 
-/** Size of the embedding the model's profiles hold. */
-export function embeddingSize(classifier: Classifier): number {
+/** Values per prototype of the model's profiles: its penultimate layer's, or the head's input's (space "vectors"). */
+export function profileSize(classifier: Classifier): number {
+  if (profileSpace(classifier) === "vectors") return classifier.model.inputs[0].shape[1] as number;
   return networkEmbeddingSize(classifier.model);
 }
 

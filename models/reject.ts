@@ -10,7 +10,7 @@
 import { featureLength } from "../dsp/config.ts";
 import type { Classifier } from "./classifier.ts";
 import { modelId } from "./model_format.ts";
-import { embeddingSize } from "./profile.ts";
+import { embeddingSize } from "./network.ts";
 
 export const REJECT_FORMAT = "spoken-digits-reject/1";
 
@@ -79,7 +79,7 @@ export function unknownProbability(head: RejectHead, input: Float32Array): numbe
 
 /** reject.json's contents checked against the classifier it sits beside (its weights' version, its input size). */
 export function rejectHeadFor(json: unknown, classifier: Classifier): RejectHead {
-  const size = rejectInputSize(embeddingSize(classifier), featureLength(classifier.features.config));
+  const size = rejectInputSize(embeddingSize(classifier.model), featureLength(classifier.features.config));
   return parseRejectHead(json, modelId(classifier.identity), size);
 }
 

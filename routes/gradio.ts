@@ -55,7 +55,7 @@ export const RESULT_TTL_MS = 2 * 60_000;
  */
 const STREAM_GRACE_MS = 500;
 const HEARTBEAT_MS = 15_000;
-/** A join's JSON: the inputs (uploaded files travel as paths) and a profile of at most 64 KB. */
+/** A join's JSON: the inputs (uploaded files travel as paths) and a profile of at most 128 KB. */
 const JOIN_MAX_BYTES = 256 * 1024;
 /** Files one upload request may carry (the clients send one per request; /adapt's takes are 50 at most). */
 const MAX_UPLOAD_PARTS = 10 * MAX_TAKES_PER_DIGIT;

@@ -70,7 +70,7 @@ export const TranscriptionSchema = z.object({
 }).openapi("Transcription");
 
 export const AdaptationSchema = z.object({
-  profile: z.string().openapi({ description: "opaque; send it unchanged as /predict's profile field (a few KB)" }),
+  profile: z.string().openapi({ description: "opaque; send it unchanged as /predict's profile field (2-75 KB)" }),
   takes: z.array(z.number().int()).min(10).max(10).openapi({ description: "takes[i]: takes of digit i" }),
   model: z.string().openapi({ description: "<model name>@<version> the profile works with" }),
   heard: z.array(z.object({

@@ -10,10 +10,11 @@ import {
   decodeProfile,
   DEFAULT_PROFILE_SETTINGS,
   embedClips,
-  embeddingSize,
   encodeProfile,
   makeProfile,
+  MAX_PROFILE_CHARS,
   ProfileError,
+  profileSize,
 } from "../models/profile.ts";
 import { tf } from "../models/tfjs.ts";
 
@@ -35,24 +36,22 @@ Deno.test("embedClips answers the generic probabilities exactly, with a unit emb
     const generic = classifyClips(classifier, clips);
     embedded.forEach((e, i) => {
       e.probabilities.forEach((p, d) => assert.ok(Math.abs(p - generic[i][d]) < 1e-5));
-      assert.equal(e.embedding.length, embeddingSize(classifier));
+      assert.equal(e.embedding.length, profileSize(classifier));
+      assert.equal(e.voice, e.embedding); // space "network": the same vector
       assert.ok(Math.abs(Math.hypot(...e.embedding) - 1) < 1e-4);
     });
   }
   // Both are two-member ensembles: the embedding is both members' penultimate layers side by side.
-  assert.equal(embeddingSize(models.mlp), 256);
-  assert.equal(embeddingSize(models.cnn), 64);
+  assert.equal(profileSize(models.mlp), 256);
+  assert.equal(profileSize(models.cnn), 64);
 });
 
 Deno.test("applyProfile moves mass only among the digits the profile has, keeps the sum, and weight 0 is the generic answer", () => {
   const probabilities = Float32Array.from([0.05, 0.6, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0]);
   const axis = (k: number) => Float32Array.from({ length: 4 }, (_, i) => (i === k ? 1 : 0));
-  const profile = makeProfile("m@1", [{ digit: 1, embedding: axis(0) }, { digit: 7, embedding: axis(1) }, {
-    digit: 7,
-    embedding: axis(1),
-  }]);
+  const profile = makeProfile("m@1", [{ digit: 1, voice: axis(0) }, { digit: 7, voice: axis(1) }, { digit: 7, voice: axis(1) }]);
   assert.deepEqual(profile.takes, [0, 1, 0, 0, 0, 0, 0, 2, 0, 0]);
-  const sounds7 = { probabilities, embedding: axis(1) };
+  const sounds7 = { probabilities, embedding: axis(2), voice: axis(1) };
   const out = applyProfile(profile, sounds7, { temperature: 0.05, weight: 1 });
   assert.ok(Math.abs(out.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   assert.ok(out[7] > 0.64 && out[1] < 0.01, `${out[1]} ${out[7]}`); // all of 1's and 7's mass goes to 7
@@ -71,7 +70,7 @@ Deno.test("a profile string round-trips, is small, and is refused for another mo
   const takes = examples.map((name) => ({ digit: +name[0], views: viewsOf(name) }));
   const embedded = embedClips(models.cnn, takes.map((t) => t.views));
   const id = `${models.cnn.identity.name}@${models.cnn.identity.version}`;
-  const profile = makeProfile(id, takes.map((t, i) => ({ digit: t.digit, embedding: embedded[i].embedding })));
+  const profile = makeProfile(id, takes.map((t, i) => ({ digit: t.digit, voice: embedded[i].voice })));
   const text = encodeProfile(profile);
   assert.match(text, /^[A-Za-z0-9_-]+$/);
   // Ten prototypes of 64 float32 (the two members' features side by side), base64url inside JSON: a few KB.
@@ -90,4 +89,39 @@ Deno.test("a profile string round-trips, is small, and is refused for another mo
   for (const bad of ["", "%%%", text.slice(1), text.slice(0, -8), btoa("[1,2]"), btoa("null")]) {
     assert.equal(code(() => decodeProfile(bad, models.cnn)), "bad_profile", bad.slice(0, 20));
   }
+});
+
+Deno.test("space \"vectors\": an embedding model's prototypes are its head's input (11 x 96, normalized), and a profile from another space is refused", async () => {
+  const embed = await loadClassifier("models/embed");
+  const onVectors = { ...embed, features: { ...embed.features, profile: { ...DEFAULT_PROFILE_SETTINGS, space: "vectors" as const } } };
+  const onNetwork = { ...embed, features: { ...embed.features, profile: { ...DEFAULT_PROFILE_SETTINGS, space: "network" as const } } };
+  assert.equal(profileSize(onVectors), 11 * 96);
+  assert.equal(profileSize(onNetwork), 64);
+  const takes = examples.map((name) => ({ digit: +name[0], views: viewsOf(name, embed) }));
+  const before = tf.memory().numTensors;
+  const embedded = embedClips(onVectors, takes.map((t) => t.views));
+  assert.equal(tf.memory().numTensors, before);
+  const generic = classifyClips(embed, takes.map((t) => t.views));
+  embedded.forEach((e, i) => {
+    assert.equal(e.voice.length, 11 * 96);
+    assert.equal(e.embedding.length, 64);
+    assert.ok(Math.abs(Math.hypot(...e.voice) - 1) < 1e-4);
+    e.probabilities.forEach((p, d) => assert.ok(Math.abs(p - generic[i][d]) < 1e-5));
+  });
+  const id = `${embed.identity.name}@${embed.identity.version}`;
+  const profile = makeProfile(id, takes.map((t, i) => ({ digit: t.digit, voice: embedded[i].voice })));
+  const text = encodeProfile(profile);
+  assert.ok(text.length < MAX_PROFILE_CHARS, `${text.length} chars`);
+  decodeProfile(text, onVectors).prototypes.forEach((p, d) => assert.deepEqual(p, profile.prototypes[d]));
+  const codeOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return [(e as ProfileError).code, (e as Error).message];
+    }
+  };
+  const [code, message] = codeOf(() => decodeProfile(text, onNetwork))!;
+  assert.equal(code, "profile_mismatch");
+  assert.match(message, /1056 values .* profiles 64.*teach it again/);
+  embed.model.dispose();
 });

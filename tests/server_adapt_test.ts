@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { encodeWav16 } from "../dsp/index.ts";
 import { clipPath, FSDD } from "./helpers.ts";
 import { startServer } from "./server_helpers.ts";
+import { MAX_PROFILE_CHARS } from "../models/profile.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false, ignore: !FSDD };
 const server = FSDD ? await startServer() : undefined;
@@ -32,7 +33,7 @@ Deno.test({
     assert.equal(status, 200, JSON.stringify(json));
     assert.deepEqual(json.takes, [2, 2, 2, 0, 0, 0, 0, 0, 0, 0]);
     assert.match(json.model, /^[a-z0-9_]+@[0-9a-f]{8}$/);
-    assert.ok(json.profile.length > 100 && json.profile.length < 64 * 1024, `${json.profile.length} chars`);
+    assert.ok(json.profile.length > 100 && json.profile.length < MAX_PROFILE_CHARS, `${json.profile.length} chars`);
     assert.deepEqual(json.heard.map((h: { digit: number; take: number }) => [h.digit, h.take]), [[0, 1], [0, 2], [1, 1], [1, 2], [2, 1], [
       2,
       2,
@@ -81,7 +82,7 @@ Deno.test({
     const reencode = (o: unknown) => btoa(JSON.stringify(o)).replaceAll("+", "-").replaceAll("/", "_");
     const forged = [
       "hello",
-      "x".repeat(70_000),
+      "x".repeat(MAX_PROFILE_CHARS + 1),
       reencode({ ...inner, format: "other/1" }),
       reencode({ ...inner, dim: 7 }),
       reencode({ ...inner, takes: [1, 1, 1, 1, 1, 1, 1, 1, 1, 99] }),

@@ -10,10 +10,12 @@ import { extractFeatures } from "../../dsp/features.ts";
 import { seededRandom, shuffle } from "../../dsp/random.ts";
 import { loadClassifier } from "../files.ts";
 import { argmax, modelId } from "../model_format.ts";
-import { applyProfile, embedClips, type Embedded, makeProfile, type ProfileSettings } from "../profile.ts";
+import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Embedded, makeProfile, type ProfileSettings } from "../profile.ts";
 import { loadAudio } from "./training.ts";
 
-export const TEMPERATURES = [0.02, 0.05, 0.1, 0.2];
+// 0.3 and 0.5: the embedding's own vectors (ProfileSettings.space "vectors") are far less spread than the head's
+// layer, and their best temperatures lay at 0.2, the old grid's edge.
+export const TEMPERATURES = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 export const WEIGHTS = [0.3, 0.5, 0.7, 0.85, 1];
 const DRAWS = 5;
 
@@ -46,7 +48,7 @@ function scoreSpeaker(clips: SpeakerClip[], embedded: Embedded[], k: number, gri
   const profile = new Array<number>(grid.length).fill(0);
   for (let draw = 0; draw < DRAWS; draw++) {
     const taught = new Set(byDigit.flatMap((indices) => shuffle([...indices], random).slice(0, k)));
-    const made = makeProfile(model, [...taught].map((i) => ({ digit: clips[i].digit, embedding: embedded[i].embedding })));
+    const made = makeProfile(model, [...taught].map((i) => ({ digit: clips[i].digit, voice: embedded[i].voice })));
     const tested = clips.map((_, i) => i).filter((i) => !taught.has(i));
     generic += tested.filter((i) => argmax(embedded[i].probabilities) === clips[i].digit).length / tested.length / DRAWS;
     grid.forEach((settings, s) => {
@@ -103,6 +105,8 @@ export async function evaluateEnrollment(
   modelFor: (speaker: string) => string | null,
   ks: number[],
   source: string,
+  /** Where the prototypes live (ProfileSettings.space); absent: each model's own setting. */
+  space?: ProfileSettings["space"],
 ): Promise<EnrollResult> {
   const grid = TEMPERATURES.flatMap((temperature) => WEIGHTS.map((weight) => ({ temperature, weight })));
   const speakers = [...new Set(clips.map((c) => c.speaker))].filter((s) => modelFor(s) !== null);
@@ -111,6 +115,9 @@ export async function evaluateEnrollment(
   const scores = ks.map(() => new Map<string, ReturnType<typeof scoreSpeaker>>());
   for (const speaker of speakers) {
     const classifier = await loadClassifier(modelFor(speaker)!);
+    if (space) {
+      classifier.features = { ...classifier.features, profile: { ...DEFAULT_PROFILE_SETTINGS, ...classifier.features.profile, space } };
+    }
     const own = clips.filter((c) => c.speaker === speaker);
     const audio = await loadAudio(own.map((c) => c.path), classifier.features.config.sampleRate);
     const embedded = embedClips(classifier, audio.map((a) => extractFeatures(a, classifier.features.config).views));
@@ -155,6 +162,6 @@ export async function evaluateEnrollment(
     const below = taught.filter(({ k }) => k <= n).pop() ?? taught[0];
     return weightAt(below.j);
   });
-  const settings: ProfileSettings = { temperature, weight: weightByTakes[0], weightByTakes };
+  const settings: ProfileSettings = { temperature, weight: weightByTakes[0], weightByTakes, ...(space ? { space } : {}) };
   return { source, reports, settings };
 }

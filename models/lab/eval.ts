@@ -64,6 +64,7 @@ const { values: args } = parseArgs({
     "save-folds": { type: "string" },
     "teacher-folds": { type: "string" },
     enroll: { type: "string" },
+    "profile-space": { type: "string" },
     manifest: { type: "string" },
     strings: { type: "string" },
     reject: { type: "boolean", default: false },
@@ -91,6 +92,9 @@ if (args.help) {
   --no-write        print the results only; leave metrics.json and plots/ as they are
   --enroll 1,3,5    teach each speaker's LOSO fold model (from --save-folds) K takes per digit, test on the rest
                     (models/lab/enroll.ts); writes the chosen profile settings into the model's features.json
+  --profile-space network|vectors
+                    with --enroll: where the prototypes live (models/profile.ts ProfileSettings.space); kept with the
+                    settings. Default: the model's own
   --manifest CSV    with --enroll: your own recordings (columns path,label,speaker) taught and tested on --model
   --strings N       N digit strings (3-6 digits, 0.15-0.8 s pauses, noise) and N run-together pairs per speaker,
                     transcribed by the speaker's LOSO fold model (models/lab/strings.ts)
@@ -200,10 +204,14 @@ if (args["speech-finder"]) {
 
 if (args.enroll) {
   const ks = args.enroll.split(",").map(Number);
+  const space = args["profile-space"];
+  if (space !== undefined && space !== "network" && space !== "vectors") {
+    throw new Error(`--profile-space: network or vectors, not ${space}`);
+  }
   // FSDD: each speaker on the fold model that never heard them. A manifest: its speakers on this model.
   const result = args.manifest
-    ? await evaluateEnrollment(readManifest(args.manifest), () => args.model, ks, `${args.manifest} on ${args.model}`)
-    : await evaluateEnrollment(clips, foldModelFor(foldsDir), ks, `FSDD, LOSO fold models in ${foldsDir}`);
+    ? await evaluateEnrollment(readManifest(args.manifest), () => args.model, ks, `${args.manifest} on ${args.model}`, space)
+    : await evaluateEnrollment(clips, foldModelFor(foldsDir), ks, `FSDD, LOSO fold models in ${foldsDir}`, space);
   for (const r of result.reports) {
     const each = Object.entries(r.perSpeaker).map(([sp, x]) => `${sp} ${pct(x.generic)} -> ${pct(x.profile)}`).join(", ");
     console.log(
