@@ -41,15 +41,42 @@ export function speechMel(samples: Float32Array, config: FeatureConfig, warp = 1
   return { input: { ...db, data: input }, db };
 }
 
+/** Samples of the crop at config.sampleRate, before it is brought to the embedding's rate (cropSamples there). */
+export function cropInputSamples(config: FeatureConfig): number {
+  const embedding = embeddingOf(config);
+  return Math.ceil(cropSamples(config) / (embedding.sampleRate / config.sampleRate));
+}
+
+/**
+ * The gain that brings speech of RMS `rms` to the embedding's `levelRms`, capped at 60 dB: a near-silent input is
+ * not blown up into pure noise at full level.
+ */
+export function levelGain(rms: number, config: FeatureConfig): number {
+  return rms > 0 ? Math.min(embeddingOf(config).levelRms / rms, 1000) : 1;
+}
+
+/**
+ * Audio at config.sampleRate -> what the embedding's front end reads: scaled by `gain`, plus the fixed dither (digital
+ * silence looks like a quiet room), at the embedding's rate and full scale. The crop and the spotter's whole
+ * recordings both go through here.
+ */
+export function toEmbeddingScale(samples: Float32Array, gain: number, config: FeatureConfig): Float32Array {
+  const embedding = embeddingOf(config);
+  const dither = fixedDither(samples.length, embedding.ditherRms);
+  const scaled = new Float32Array(samples.length);
+  for (let i = 0; i < scaled.length; i++) scaled[i] = samples[i] * gain + dither[i];
+  const out = resample(scaled, config.sampleRate, embedding.sampleRate);
+  for (let i = 0; i < out.length; i++) out[i] *= embedding.fullScale;
+  return out;
+}
+
 /**
  * The audio the embedding judges, at its rate and full scale: `cropSamples` samples centred on the speech (zeros
  * past the clip's ends), scaled so that the speech has RMS `levelRms`, plus a fixed dither. `samples` are at
  * config.sampleRate with the DC removed.
  */
 export function embeddingCrop(samples: Float32Array, speech: SpeechSegment, config: FeatureConfig): Float32Array {
-  const embedding = embeddingOf(config);
-  const ratio = embedding.sampleRate / config.sampleRate;
-  const length = Math.ceil(cropSamples(config) / ratio);
+  const length = cropInputSamples(config);
   const start = Math.round((speech.start + speech.end) / 2 - length / 2);
   const crop = new Float32Array(length);
   const from = Math.max(0, start);
@@ -58,14 +85,7 @@ export function embeddingCrop(samples: Float32Array, speech: SpeechSegment, conf
   let energy = 0;
   for (let i = speech.start; i < speech.end; i++) energy += samples[i] * samples[i];
   const rms = Math.sqrt(energy / Math.max(1, speech.end - speech.start));
-  // A cap on the gain (60 dB): a near-silent clip is not blown up into pure noise at full level.
-  const gain = rms > 0 ? Math.min(embedding.levelRms / rms, 1000) : 1;
-  const dither = fixedDither(length, embedding.ditherRms);
-  for (let i = 0; i < length; i++) crop[i] = crop[i] * gain + dither[i];
-  const upsampled = resample(crop, config.sampleRate, embedding.sampleRate).subarray(0, cropSamples(config));
-  const out = new Float32Array(upsampled.length);
-  for (let i = 0; i < out.length; i++) out[i] = upsampled[i] * embedding.fullScale;
-  return out;
+  return toEmbeddingScale(crop, levelGain(rms, config), config).slice(0, cropSamples(config));
 }
 
 /** The last dither made: every crop of a model has the same length and level, so it is the same noise each time. */

@@ -68,7 +68,9 @@ function encodeWeights(specs: TfWeightSpec[], data: ArrayBuffer, encoding: Weigh
   return { specs: encoded, data: new Uint8Array(joinBuffers(parts.map((p) => p.buffer as ArrayBuffer))) };
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
+/** SHA-256 in hex of bytes, or of a string's UTF-8 (the lab's cache keys). */
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -12,6 +12,7 @@ import type { FeatureConfig, FeatureStats } from "../../dsp/config.ts";
 import { computeStats, extractFeatures, normalize, tieStatsOverTime } from "../../dsp/features.ts";
 import { type Random, seededRandom, shuffle } from "../../dsp/random.ts";
 import { embed, type SpeechEmbedding } from "../embedding.ts";
+import { sha256Hex } from "../files.ts";
 import { registerConvBackprop } from "./conv_backprop.ts";
 
 export interface HeadOptions {
@@ -93,15 +94,38 @@ export function vectorStats(x: Float32Array[], vectors: number): FeatureStats {
 }
 
 export function buildHead(vectors: number, classes: number, options: HeadOptions, seed: number): tf.LayersModel {
+  return buildVectorConvNet(
+    { vectors, classes, filters: options.filters, dropout: options.dropout, padding: "same", pool: "average" },
+    seed,
+  );
+}
+
+/**
+ * A small network over `vectors` embedding vectors (flat [vectors * 96] in): [vectors, 1, 96] -> two Conv2D(3x1,
+ * ReLU, each followed by dropout) over time -> averaged over time ("average": the digit head) or flattened
+ * ("flatten": the spotter's fixed window) -> Dense(classes, softmax). Glorot-uniform weights seeded from `seed`.
+ */
+export function buildVectorConvNet(
+  { vectors, classes, filters, dropout, padding, pool }: {
+    vectors: number;
+    classes: number;
+    filters: number;
+    dropout: number;
+    padding: "same" | "valid";
+    pool: "average" | "flatten";
+  },
+  seed: number,
+): tf.LayersModel {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 100 + k });
   const input = tf.input({ shape: [vectors * EMBEDDING_SIZE] });
   let x = tf.layers.reshape({ targetShape: [vectors, 1, EMBEDDING_SIZE] }).apply(input) as tf.SymbolicTensor;
   for (let k = 0; k < 2; k++) {
-    x = tf.layers.conv2d({ filters: options.filters, kernelSize: [3, 1], padding: "same", activation: "relu", kernelInitializer: init(k) })
-      .apply(x) as tf.SymbolicTensor;
-    if (options.dropout > 0) x = tf.layers.dropout({ rate: options.dropout }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ filters, kernelSize: [3, 1], padding, activation: "relu", kernelInitializer: init(k) }).apply(
+      x,
+    ) as tf.SymbolicTensor;
+    if (dropout > 0) x = tf.layers.dropout({ rate: dropout }).apply(x) as tf.SymbolicTensor;
   }
-  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  x = (pool === "average" ? tf.layers.globalAveragePooling2d({}) : tf.layers.flatten({})).apply(x) as tf.SymbolicTensor;
   const output = tf.layers.dense({ units: classes, activation: "softmax", kernelInitializer: init(9) }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output });
 }
@@ -208,10 +232,19 @@ export async function fitInBatches(
 /** Output rows (10 digits, or 11 with "not a digit" last) of each row of `x` under a trained head. */
 export function predictHead(model: tf.LayersModel, stats: FeatureStats, x: Float32Array[]): Float32Array[] {
   if (x.length === 0) return [];
-  const width = stats.mean.length;
+  return predictRows(model, normalized(x, stats), x.length);
+}
+
+/**
+ * The output rows of `model` for `count` input rows (flat [count * width], already normalized). Read outside tf.tidy:
+ * it would walk the returned typed array element by element.
+ */
+export function predictRows(model: tf.LayersModel, rows: Float32Array, count: number): Float32Array[] {
   const classes = model.outputs[0].shape[1] as number;
-  const out = tf.tidy(() => (model.predict(tf.tensor2d(normalized(x, stats), [x.length, width])) as tf.Tensor).dataSync() as Float32Array);
-  return x.map((_, i) => out.slice(i * classes, (i + 1) * classes));
+  const output = tf.tidy(() => model.predict(tf.tensor2d(rows, [count, rows.length / count])) as tf.Tensor);
+  const out = output.dataSync() as Float32Array;
+  output.dispose();
+  return Array.from({ length: count }, (_, i) => out.slice(i * classes, (i + 1) * classes));
 }
 
 /**
@@ -263,9 +296,4 @@ export async function cachedVectors(
   await Deno.mkdir(".cache/embedding_vectors", { recursive: true });
   await Deno.writeFile(file, new Uint8Array(all.buffer));
   return out;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

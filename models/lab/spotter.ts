@@ -26,16 +26,15 @@ import type { FeatureConfig, FeatureStats, SpeechConfig } from "../../dsp/config
 import { addNoise, changeSpeed, meanSquare, pinkNoise, whiteNoise } from "../../dsp/augment.ts";
 import { removeDc } from "../../dsp/dc.ts";
 import { extractFeatures } from "../../dsp/features.ts";
-import { gaussian, type Random, seededRandom, uniform } from "../../dsp/random.ts";
-import { resample } from "../../dsp/resample.ts";
+import { type Random, seededRandom, uniform } from "../../dsp/random.ts";
 import { findSpeech } from "../../dsp/speech.ts";
-import { speechMel } from "../../dsp/speech_mel.ts";
+import { cropInputSamples, levelGain, speechMel, toEmbeddingScale } from "../../dsp/speech_mel.ts";
 import { embedVectors, type SpeechEmbedding } from "../embedding.ts";
 import { argmax, type Classifier, classifyClips } from "../classifier.ts";
-import { loadClassifier, loadSpeechEmbedding } from "../files.ts";
+import { loadClassifier, sha256Hex } from "../files.ts";
 import { transcribe } from "../transcribe.ts";
 import { registerConvBackprop } from "./conv_backprop.ts";
-import { EMBEDDING_SIZE, fitInBatches } from "./embedding_head.ts";
+import { buildVectorConvNet, EMBEDDING_SIZE, fitInBatches, predictRows } from "./embedding_head.ts";
 import { findFsdd, listClips } from "./fsdd.ts";
 import { editDistance, makeString, NOISE_BANDS, scoreStrings, type StringOptions, type StringScore } from "./strings.ts";
 import { loadAudio } from "./training.ts";
@@ -226,18 +225,11 @@ export function loudestRms(samples: Float32Array, sampleRate: number, windowS = 
 export function sequenceMel(samples: Float32Array, config: FeatureConfig): { data: Float32Array; frames: number } {
   const e = embeddingOf(config);
   const x = removeDc(samples);
-  const rms = loudestRms(x, config.sampleRate);
-  // The crop's cap on the gain (60 dB): silence is not blown up into full-level noise.
-  const gain = rms > 0 ? Math.min(e.levelRms / rms, 1000) : 1;
+  // The crop's level and dither, over the whole recording padded with silence.
   const lead = leadSamples(config);
   const padded = new Float32Array(lead + x.length + lead);
-  const random = seededRandom(0x5eed);
-  for (let i = 0; i < padded.length; i++) {
-    const v = i >= lead && i < lead + x.length ? x[i - lead] : 0;
-    padded[i] = v * gain + e.ditherRms * gaussian(random);
-  }
-  const up = resample(padded, config.sampleRate, e.sampleRate);
-  for (let i = 0; i < up.length; i++) up[i] *= e.fullScale;
+  padded.set(x, lead);
+  const up = toEmbeddingScale(padded, levelGain(loudestRms(x, config.sampleRate), config), config);
   const { input } = speechMel(up, config);
   const frames = input.frames < e.windowFrames
     ? 0
@@ -272,11 +264,6 @@ export function relabel(sequences: VectorSequence[], margin: number, stepS: numb
     if (!s.words) throw new Error("these sequences were cached without their words");
     return { ...s, labels: frameLabels(s.words, s.labels.length, stepS, margin) };
   });
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -389,17 +376,8 @@ function writeWindow(out: Float32Array, at: number, normalized: Float32Array, j:
 /** [context * 96] -> [context, 1, 96] -> two Conv2D(3x1, valid, relu) over time -> Dense(11, softmax). */
 export function buildSpotter(options: SpotterOptions, seed = options.seed): tf.LayersModel {
   if (options.context % 2 !== 1 || options.context < 5) throw new Error("the context is an odd number of vectors, 5 or more");
-  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 100 + k });
-  const input = tf.input({ shape: [options.context * EMBEDDING_SIZE] });
-  let x = tf.layers.reshape({ targetShape: [options.context, 1, EMBEDDING_SIZE] }).apply(input) as tf.SymbolicTensor;
-  for (let k = 0; k < 2; k++) {
-    x = tf.layers.conv2d({ filters: options.filters, kernelSize: [3, 1], padding: "valid", activation: "relu", kernelInitializer: init(k) })
-      .apply(x) as tf.SymbolicTensor;
-    if (options.dropout > 0) x = tf.layers.dropout({ rate: options.dropout }).apply(x) as tf.SymbolicTensor;
-  }
-  x = tf.layers.flatten({}).apply(x) as tf.SymbolicTensor;
-  const output = tf.layers.dense({ units: CLASSES, activation: "softmax", kernelInitializer: init(9) }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: output });
+  const { context: vectors, filters, dropout } = options;
+  return buildVectorConvNet({ vectors, classes: CLASSES, filters, dropout, padding: "valid", pool: "flatten" }, seed);
 }
 
 export interface Spotter {
@@ -435,8 +413,7 @@ export function spotterPosteriors(spotter: Spotter, vectors: Float32Array): Floa
   const normalized = normalizedVectors(vectors, spotter.stats);
   const x = new Float32Array(count * width);
   for (let j = 0; j < count; j++) writeWindow(x, j * width, normalized, j, spotter.context);
-  const out = tf.tidy(() => (spotter.model.predict(tf.tensor2d(x, [count, width])) as tf.Tensor).dataSync() as Float32Array);
-  return Array.from({ length: count }, (_, j) => out.slice(j * CLASSES, (j + 1) * CLASSES));
+  return predictRows(spotter.model, x, count);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -558,7 +535,7 @@ async function main() {
   const clips = listClips(fsddDir);
   const served = await loadClassifier("models/embed");
   const config = served.features.config;
-  const embedding = await loadSpeechEmbedding(new URL(`../${config.embedding!.model}`, import.meta.url).pathname);
+  const embedding = served.embedding!;
   const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
   const audioOf = new Map<string, Labelled[]>();
@@ -717,8 +694,7 @@ function frameAccuracy(spotter: Spotter, sequences: VectorSequence[]) {
   let digits = 0, right = 0, missed = 0, nothing = 0, quiet = 0;
   for (const s of sequences) {
     spotterPosteriors(spotter, s.vectors).forEach((p, j) => {
-      let best = 0;
-      for (let c = 1; c < CLASSES; c++) if (p[c] > p[best]) best = c;
+      const best = argmax(p);
       if (s.labels[j] === NOTHING) (nothing++, quiet += best === NOTHING ? 1 : 0);
       else (digits++, right += best === s.labels[j] ? 1 : 0, missed += best === NOTHING ? 1 : 0);
     });
@@ -850,8 +826,7 @@ function formatFold(result: FoldResult): string {
  * crop vectors (80 ms apart), the scale of a real change.
  */
 function checkAgainstCrop(embedding: SpeechEmbedding, config: FeatureConfig, audio: Labelled[], log: (l: string) => void) {
-  const e = embeddingOf(config);
-  const cropLength = Math.ceil(((config.frames - 1) * config.hopLength + config.nFft) / (e.sampleRate / config.sampleRate));
+  const cropLength = cropInputSamples(config);
   const lead = leadSamples(config);
   const hop = Math.round(vectorStepS(config) * config.sampleRate);
   const cosine = (a: Float32Array, b: Float32Array) => {
