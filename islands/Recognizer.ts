@@ -12,15 +12,18 @@ import { DIGIT_WORDS, TeachPanel } from "./Teach.ts";
 import { type Listening, MAX_LIVE_S, startListening } from "./live.ts";
 import { DEFAULT_ENDPOINTER } from "../dsp/endpointer.ts";
 import type { StoredProfile } from "./profile_store.ts";
+import { argmax } from "../models/model_format.ts";
 
 const TABS = ["upload", "record"] as const;
-
-/** "6 (“six”)": the most likely of the ten digits, for a refused clip's explanation. */
-function closest(probabilities: number[]): string {
-  const digit = probabilities.indexOf(Math.max(...probabilities));
-  return `${digit} (“${DIGIT_WORDS[digit]}”)`;
-}
 type Tab = typeof TABS[number];
+
+/** Why a clip was refused: the most likely of the ten digits, and the refusal point "not a digit" reached. */
+function refusalWhy(probabilities: number[], refusalPoint: number | null | undefined): string {
+  const digit = argmax(probabilities);
+  const percent = (p: number) => `${(p * 100).toFixed(0)}%`;
+  return `Closest digit: ${digit} (“${DIGIT_WORDS[digit]}”) (${percent(probabilities[digit])} among the ten). Refused because ` +
+    `“not a digit” reached the refusal point, ${percent(refusalPoint ?? 0)};`;
+}
 
 export interface Example {
   label: string;
@@ -391,11 +394,10 @@ export function Recognizer({ examples, models }: RecognizerProps) {
                 <div class="digit not-digit" data-testid="digit" aria-label="Not a digit">Not a digit</div>
                 <div class="confidence">${(result.confidence * 100).toFixed(1)}% sure it is not one of the ten digits</div>
                 <p class="hint"
-                  data-testid="refusal-why">Closest digit: ${closest(result.probabilities)} (${(Math.max(...result.probabilities) * 100)
-                    .toFixed(
-                      0,
-                    )}% among the ten). Refused because “not a digit” reached the refusal point, ${((result.refusal_point ?? 0) * 100)
-                    .toFixed(0)}%; <code>?reject=off</code> always answers a digit.</p>
+                  data-testid="refusal-why">${refusalWhy(
+                    result.probabilities,
+                    result.refusal_point,
+                  )} <code>?reject=off</code> always answers a digit.</p>
               `
               : html`
                 <div class="digit" data-testid="digit" aria-label=${`Recognized digit ${result.digit}`}>${result.digit}</div>

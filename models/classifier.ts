@@ -80,9 +80,14 @@ export function splitOutput(row: Float32Array): ClipAnswer {
 export function clipAnswer(classifier: Classifier, row: Float32Array): ClipAnswer {
   const answer = splitOutput(row);
   if (answer.unknown !== undefined || classifier.features.refusal?.by !== "confidence") return answer;
+  return { ...answer, unknown: unsureness(answer.probabilities) };
+}
+
+/** "Not a digit" read from the ten digits alone: 1 - the top digit probability (refusal by confidence). */
+export function unsureness(probabilities: ArrayLike<number>): number {
   let top = 0;
-  for (const p of answer.probabilities) top = Math.max(top, p);
-  return { ...answer, unknown: 1 - top };
+  for (let d = 0; d < probabilities.length; d++) top = Math.max(top, probabilities[d]);
+  return 1 - top;
 }
 
 /** Probabilities of digits 0-9 for each un-normalized feature vector. All tensors are freed before return. */

@@ -381,7 +381,7 @@ Deno.test({
     const clip = await Deno.readFile(clipPath("2_george_5.wav"));
     const refused =
       await (await fetch(`${server!.url}/predict?model=cnn&include=spectrogram&reject=0.000001`, { method: "POST", body: clip })).json();
-    if (refused.label !== "unknown") return console.log("cnn has no refusal head here; nothing to show"); // no reject.json
+    assert.equal(refused.label, "unknown", JSON.stringify(refused)); // cnn's refusal head (models/cnn/reject.json)
     await page.route("**/predict?*", (route) => route.fulfill({ json: refused }));
     await page.goto(server!.url, { waitUntil: "networkidle" });
     await page.setInputFiles('input[aria-label="Audio file"]', clipPath("2_george_5.wav"));

@@ -11,7 +11,8 @@ import { seededRandom } from "../../dsp/random.ts";
 import type { SpeechEmbedding } from "../embedding.ts";
 import { cachedFileVectors, cachedVectors } from "./embedding_head.ts";
 import type { Clip } from "./fsdd.ts";
-import { listWordClips, madeFromDigits, notSpeech } from "./nondigits.ts";
+import { madeFromDigits, notSpeech } from "./nondigits.ts";
+import { nonDigitWords } from "./reject.ts";
 import { loadAudio } from "./training.ts";
 
 /** Digits made into non-digits, per training speaker. */
@@ -29,8 +30,7 @@ export async function nonDigitVectors(
   log: (line: string) => void = () => {},
 ): Promise<Float32Array[]> {
   const load = (paths: string[]) => loadAudio(paths, config.sampleRate);
-  const words = listWordClips().filter((w) => !w.test);
-  if (words.length === 0) throw new Error("no non-digit words: run deno task nondigits first");
+  const words = nonDigitWords(false);
   const out = present(await cachedFileVectors(embedding, config, words.map((w) => w.path), load, log));
   for (const speaker of [...new Set(digits.map((c) => c.speaker))].sort()) {
     const paths = digits.filter((c) => c.speaker === speaker).map((c) => c.path);

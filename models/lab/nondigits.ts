@@ -65,14 +65,6 @@ export function listWordClips(dir = NONDIGITS_DIR): WordClip[] {
   });
 }
 
-/**
- * The test words of any engine, training engines included (listWordClips leaves those out): words the head never
- * heard in voices it did hear, so a measurement can tell a new word from a new voice.
- */
-export function listHeldOutWordClips(engine: string, dir = NONDIGITS_DIR): WordClip[] {
-  return engineClips(dir, engine).filter((c) => isTestWord(c.index)).map(({ path, word }) => ({ path, word, engine, test: true }));
-}
-
 /** Digit clips made into non-digits: reversed, scrambled in 50 ms pieces, half a word, two words run together. */
 export function madeFromDigits(
   clips: Float32Array[],

@@ -18,7 +18,7 @@ import { loadClassifier } from "../files.ts";
 import { embedClips } from "../profile.ts";
 import { POOL, REJECT_FORMAT, type RejectHead, rejectInput, unknownProbability } from "../reject.ts";
 import type { Clip } from "./fsdd.ts";
-import { listWordClips, madeFromDigits, notSpeech } from "./nondigits.ts";
+import { listWordClips, madeFromDigits, notSpeech, type WordClip } from "./nondigits.ts";
 import { DEFAULT_TRAIN, loadAudio, loadVoices } from "./training.ts";
 import { modelId } from "../model_format.ts";
 
@@ -191,11 +191,16 @@ export interface RejectReport {
   threshold: number;
 }
 
-/** The non-digit words: training words (test false), or the held-out words of the held-out engine (test true). */
-export async function nonDigitAudio(sampleRate: number, test: boolean) {
+/** The non-digit word clips: training words (test false), or the held-out words of the held-out engines (test true). */
+export function nonDigitWords(test: boolean): WordClip[] {
   const words = listWordClips().filter((w) => w.test === test);
   if (words.length === 0) throw new Error("no non-digit words: run deno task nondigits first");
-  return await loadAudio(words.map((w) => w.path), sampleRate);
+  return words;
+}
+
+/** nonDigitWords' audio at `sampleRate`. */
+export async function nonDigitAudio(sampleRate: number, test: boolean) {
+  return await loadAudio(nonDigitWords(test).map((w) => w.path), sampleRate);
 }
 
 /** Trains a head for `classifier` on the given speakers' digits (audio) and the training non-digits; threshold from `validation`. */

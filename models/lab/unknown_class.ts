@@ -11,13 +11,14 @@
  * refused at MAX_DIGITS_REFUSED or fewer.
  */
 import { seededRandom } from "../../dsp/random.ts";
-import { answerClips, type Classifier, hasUnknownClass } from "../classifier.ts";
+import { answerClips, type Classifier, hasUnknownClass, unsureness } from "../classifier.ts";
 import { loadClassifier } from "../files.ts";
 import { modelId } from "../model_format.ts";
 import type { Clip } from "./fsdd.ts";
 import { listWordClips, madeFromDigits, notSpeech } from "./nondigits.ts";
 import {
   MAX_DIGITS_REFUSED,
+  nonDigitWords,
   type RejectReport,
   type RejectScore,
   summarizeFolds,
@@ -47,7 +48,7 @@ function unknownScores(classifier: Classifier, clips: Float32Array[], by: Refusa
   const out: number[] = [];
   for (let i = 0; i < views.length; i += 256) {
     out.push(
-      ...answerClips(classifier, views.slice(i, i + 256)).map((a) => (by === "class" ? a.unknown! : 1 - Math.max(...a.probabilities))),
+      ...answerClips(classifier, views.slice(i, i + 256)).map((a) => (by === "class" ? a.unknown! : unsureness(a.probabilities))),
     );
   }
   return out;
@@ -55,8 +56,7 @@ function unknownScores(classifier: Classifier, clips: Float32Array[], by: Refusa
 
 /** The held-out test words, with noise on half of them (seeded), grouped by the engine that spoke them. */
 async function testWordsByEngine(sampleRate: number): Promise<Record<string, Float32Array[]>> {
-  const words = listWordClips().filter((w) => w.test);
-  if (words.length === 0) throw new Error("no non-digit words: run deno task nondigits first");
+  const words = nonDigitWords(true);
   const noisy = withNoise(await loadAudio(words.map((w) => w.path), sampleRate), 3);
   const out: Record<string, Float32Array[]> = {};
   words.forEach((w, i) => (out[w.engine] ??= []).push(noisy[i]));

