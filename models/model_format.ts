@@ -20,8 +20,9 @@ export interface FeaturesFile {
   /** How a speaker profile weighs in (models/profile.ts); absent: DEFAULT_PROFILE_SETTINGS. */
   profile?: ProfileSettings;
   /**
-   * The network's refusal point (its 11th class, or its confidence): "not a digit" >= threshold is refused; null: no refusal unless the
-   * caller asks for it (?reject=P). measuredThreshold: the point measured on held-out speakers (models/lab/unknown_class.ts).
+   * The network's refusal point (its 11th class, or its confidence): "not a digit" >= threshold is refused; null: no
+   * refusal unless the caller asks for it (?reject=P). measuredThreshold: the point measured on held-out speakers
+   * (models/lab/unknown_class.ts).
    */
   refusal?: {
     threshold: number | null;
