@@ -31,6 +31,12 @@ export interface ProfileSettings {
    * many voices, and one take per digit placed there helps where the head's layer hurt (models/README.md).
    */
   space?: "network" | "vectors";
+  /**
+   * How the prototypes' vote meets the generic answer. "linear" (absent: the same): (1 - w) * generic + w * vote.
+   * "geometric": generic^(1 - w) * vote^w, renormalized: a product of the two, so a digit that either one finds
+   * unlikely loses, where the linear blend keeps a share of each one's answer.
+   */
+  blend?: "linear" | "geometric";
 }
 
 /** Used for a model folder whose features.json has no `profile` settings. */
@@ -129,8 +135,8 @@ export function makeProfile(model: string, takes: { digit: number; voice: Float3
 }
 
 /**
- * The speaker's answer: among the digits the profile has, the generic probabilities blended with a softmax
- * over cosine similarities to their prototypes, keeping the generic mass those digits had; other digits as is.
+ * The speaker's answer: among the digits the profile has, the generic probabilities blended (settings.blend) with a
+ * softmax over cosine similarities to their prototypes, keeping the generic mass those digits had; other digits as is.
  */
 export function applyProfile(profile: Profile, embedded: Embedded, settings: ProfileSettings): Float32Array {
   const known = profile.prototypes.flatMap((p, d) => (p ? [d] : []));
@@ -143,8 +149,13 @@ export function applyProfile(profile: Profile, embedded: Embedded, settings: Pro
   const mass = known.reduce((sum, d) => sum + embedded.probabilities[d], 0);
   const byTakes = settings.weightByTakes;
   const weightOf = (d: number) => byTakes?.length ? byTakes[Math.min(profile.takes[d], byTakes.length) - 1] : settings.weight;
-  known.forEach((d, i) => (out[d] = (1 - weightOf(d)) * embedded.probabilities[d] + weightOf(d) * mass * (exps[i] / total)));
-  // With different weights per digit the blend no longer sums to `mass` exactly: scale it back.
+  known.forEach((d, i) => {
+    const [generic, vote, weight] = [embedded.probabilities[d], exps[i] / total, weightOf(d)];
+    out[d] = settings.blend === "geometric"
+      ? Math.max(generic, 1e-12) ** (1 - weight) * vote ** weight
+      : (1 - weight) * generic + weight * mass * vote;
+  });
+  // A geometric blend, or a linear one with different weights per digit, does not sum to `mass`: scale it back.
   const blended = known.reduce((sum, d) => sum + out[d], 0);
   if (blended > 0) known.forEach((d) => (out[d] *= mass / blended));
   return out;

@@ -66,6 +66,24 @@ Deno.test("applyProfile moves mass only among the digits the profile has, keeps 
   assert.ok(Math.abs(mixed[7] - 0.65 * scale) < 1e-3 && Math.abs(mixed[1] - 0.6 * scale) < 1e-3, `${mixed[1]} ${mixed[7]}`);
 });
 
+Deno.test("applyProfile, geometric blend: weight 0 is the generic answer, the digits keep their mass, and a digit the vote finds unlikely loses more than linearly", () => {
+  const probabilities = Float32Array.from([0.02, 0.6, 0.3, 0.02, 0.02, 0.01, 0.01, 0.01, 0.01, 0]);
+  const axis = (k: number) => Float32Array.from({ length: 3 }, (_, i) => (i === k ? 1 : 0));
+  const profile = makeProfile("m@1", [{ digit: 1, voice: axis(0) }, { digit: 2, voice: axis(1) }, { digit: 5, voice: axis(2) }]);
+  // The clip sounds like the prototype of 5, which the generic model thinks unlikely (1%).
+  const sounds5 = { probabilities, embedding: axis(0), voice: axis(2) };
+  const geometric = { temperature: 0.1, weight: 0.5, blend: "geometric" as const };
+  const plain = applyProfile(profile, sounds5, { ...geometric, weight: 0 });
+  plain.forEach((p, d) => assert.ok(Math.abs(p - probabilities[d]) < 1e-6, `${d}: ${p}`));
+  const out = applyProfile(profile, sounds5, geometric);
+  const mass = (x: Float32Array) => x[1] + x[2] + x[5];
+  assert.ok(Math.abs(mass(out) - mass(probabilities)) < 1e-6);
+  for (const d of [0, 3, 4, 6, 7, 8, 9]) assert.equal(out[d], probabilities[d]);
+  // The vote is all for 5: the linear blend keeps half of 1's generic 0.6; the product keeps far less.
+  const linear = applyProfile(profile, sounds5, { ...geometric, blend: "linear" });
+  assert.ok(out[1] < linear[1] / 2 && out[5] > linear[5], `1: ${out[1]} vs ${linear[1]}; 5: ${out[5]} vs ${linear[5]}`);
+});
+
 Deno.test("a profile string round-trips, is small, and is refused for another model (mismatch) or when damaged (bad)", () => {
   const takes = examples.map((name) => ({ digit: +name[0], views: viewsOf(name) }));
   const embedded = embedClips(models.cnn, takes.map((t) => t.views));

@@ -2,7 +2,7 @@
  * `deno task eval --enroll 1,3,5`: what teaching it a voice buys, on speakers the model never heard.
  * For each FSDD speaker, the LOSO fold model trained without them (.cache/loso/<model>/<speaker>/, written by
  * `deno task eval --loso`) hears K takes of each digit as a profile and is tested on the speaker's other takes,
- * over several random draws of the K takes. The profile settings (temperature, weight) are chosen per speaker
+ * over several random draws of the K takes. The profile settings (blend, temperature, weight) are chosen per speaker
  * on the *other* speakers (nested leave-one-speaker-out), so no reported figure picked its own settings; the
  * settings written beside the model are the best over all speakers.
  */
@@ -17,6 +17,7 @@ import { loadAudio } from "./training.ts";
 // layer, and their best temperatures lay at 0.2, the old grid's edge.
 export const TEMPERATURES = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 export const WEIGHTS = [0.3, 0.5, 0.7, 0.85, 1];
+export const BLENDS = ["linear", "geometric"] as const;
 const DRAWS = 5;
 
 export interface EnrollReport {
@@ -108,7 +109,9 @@ export async function evaluateEnrollment(
   /** Where the prototypes live (ProfileSettings.space); absent: each model's own setting. */
   space?: ProfileSettings["space"],
 ): Promise<EnrollResult> {
-  const grid = TEMPERATURES.flatMap((temperature) => WEIGHTS.map((weight) => ({ temperature, weight })));
+  const grid: ProfileSettings[] = BLENDS.flatMap((blend) =>
+    TEMPERATURES.flatMap((temperature) => WEIGHTS.map((weight) => ({ blend, temperature, weight })))
+  );
   const speakers = [...new Set(clips.map((c) => c.speaker))].filter((s) => modelFor(s) !== null);
   if (speakers.length < 2) throw new Error(`--enroll needs at least two speakers with a model (${source})`);
   // scores[k][speaker] = { generic, profile[setting] }
@@ -148,20 +151,21 @@ export async function evaluateEnrollment(
       perSpeaker,
     };
   });
-  // Kept beside the model: one temperature (the best over every K > 0), and the best weight at it for 1-5 takes
-  // (a K not measured takes the nearest measured one below it).
+  // Kept beside the model: one blend and temperature (the best over every K > 0), and the best weight at them for 1-5
+  // takes (a K not measured takes the nearest measured one below it).
   const taught = ks.map((k, j) => ({ k, j })).filter(({ k }) => k > 0);
   const overall = (s: number) => taught.reduce((sum, { j }) => sum + worth(j, s, speakers), 0);
-  const temperature = grid[grid.reduce((best, _, s) => (overall(s) > overall(best) ? s : best), 0)].temperature;
+  const { blend, temperature } = grid[grid.reduce((best, _, s) => (overall(s) > overall(best) ? s : best), 0)];
   const weightAt = (j: number) =>
     WEIGHTS.reduce((best, w) => {
-      const at = (x: number) => worth(j, grid.findIndex((g) => g.temperature === temperature && g.weight === x), speakers);
+      const at = (x: number) =>
+        worth(j, grid.findIndex((g) => g.blend === blend && g.temperature === temperature && g.weight === x), speakers);
       return at(w) > at(best) ? w : best;
     }, WEIGHTS[0]);
   const weightByTakes = [1, 2, 3, 4, 5].map((n) => {
     const below = taught.filter(({ k }) => k <= n).pop() ?? taught[0];
     return weightAt(below.j);
   });
-  const settings: ProfileSettings = { temperature, weight: weightByTakes[0], weightByTakes, ...(space ? { space } : {}) };
+  const settings: ProfileSettings = { temperature, weight: weightByTakes[0], weightByTakes, blend, ...(space ? { space } : {}) };
   return { source, reports, settings };
 }
