@@ -9,6 +9,7 @@
  * and the browser all feed (tests/dsp_speech_mel_test.ts checks it against onnxruntime).
  */
 import type { FeatureConfig } from "./config.ts";
+import { removeDc } from "./dc.ts";
 import { gaussian, seededRandom } from "./random.ts";
 import { resample } from "./resample.ts";
 import type { SpeechSegment } from "./speech.ts";
@@ -103,4 +104,58 @@ function fixedDither(length: number, rms: number): Float64Array {
     lastDither = { length, rms, noise };
   }
   return lastDither.noise;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A whole recording (the spotter, models/spotter.ts): every 80 ms vector of it in one pass
+
+/** Seconds between two vectors: stepFrames hops. */
+export function vectorStepS(config: FeatureConfig): number {
+  const e = embeddingOf(config);
+  return (e.stepFrames * config.hopLength) / e.sampleRate;
+}
+
+/**
+ * Samples (at config.sampleRate) put before the recording so that vector j is centred at j * vectorStepS: the first
+ * window's centre lies (windowFrames - 1) / 2 hops + nFft / 2 samples into the input.
+ */
+export function leadSamples(config: FeatureConfig): number {
+  const e = embeddingOf(config);
+  const centre = ((e.windowFrames - 1) / 2) * config.hopLength + config.nFft / 2;
+  return Math.round((centre * config.sampleRate) / e.sampleRate);
+}
+
+/** RMS of the loudest `windowS` seconds (hops of 10 ms), or of everything when shorter. */
+export function loudestRms(samples: Float32Array, sampleRate: number, windowS = 0.5): number {
+  const width = Math.min(samples.length, Math.round(windowS * sampleRate));
+  if (width === 0) return 0;
+  const prefix = new Float64Array(samples.length + 1);
+  for (let i = 0; i < samples.length; i++) prefix[i + 1] = prefix[i] + samples[i] * samples[i];
+  const hop = Math.max(1, Math.round(0.01 * sampleRate));
+  let loudest = 0;
+  for (let at = 0; at + width <= samples.length; at += hop) loudest = Math.max(loudest, prefix[at + width] - prefix[at]);
+  return Math.sqrt(loudest / width);
+}
+
+/**
+ * The embedding's log-mel input for a whole recording (samples at config.sampleRate), [frames][nMels] with
+ * frames = windowFrames + k * stepFrames. The served crop sets the speech's RMS to levelRms; a long input has many
+ * words, so its loudest 0.5 s (about one digit) is set to levelRms instead. That keeps the dB floor (80 dB below the
+ * input's maximum) where the crop has it. Padded with leadSamples of silence at both ends, dithered as the crop is.
+ */
+export function sequenceMel(samples: Float32Array, config: FeatureConfig): { data: Float32Array; frames: number } {
+  const e = embeddingOf(config);
+  const x = removeDc(samples);
+  // The crop's level and dither, over the whole recording padded with silence.
+  const lead = leadSamples(config);
+  const padded = new Float32Array(lead + x.length + lead);
+  padded.set(x, lead);
+  const up = toEmbeddingScale(padded, levelGain(loudestRms(x, config.sampleRate), config), config);
+  const { input } = speechMel(up, config);
+  const frames = input.frames < e.windowFrames
+    ? 0
+    : e.windowFrames + Math.floor((input.frames - e.windowFrames) / e.stepFrames) * e.stepFrames;
+  // Cannot happen: the padding alone is more than one window.
+  if (frames === 0) throw new Error("the recording is too short for one embedding window");
+  return { data: input.data.subarray(0, frames * config.nMels), frames };
 }

@@ -43,6 +43,8 @@ export interface ModelChoice {
    * "not a digit" as an 11th class needs none: its own output says it.
    */
   rejectHead: boolean;
+  /** Whether its folder has a digit spotter (spotter/) that splits digits said without a pause in strings. */
+  spotter: boolean;
 }
 
 export interface RecognizerProps {
@@ -201,7 +203,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
     }
   };
 
-  /** Each utterance is recognized as it ends, in arrival order (one at a time keeps the transcript in order). */
+  /** Each utterance is transcribed as it ends, in arrival order (one at a time keeps the transcript in order). */
   const toggleListening = async () => {
     if (listening) return listening.stop();
     if (busy) return;
@@ -215,11 +217,13 @@ export function Recognizer({ examples, models }: RecognizerProps) {
       const session = await startListening(({ wav, wordEndedAt }) => {
         queue = queue.then(async () => {
           try {
-            const p = inBrowser
-              ? await (await import(INFERENCE_BUNDLE) as Inference).predictInBrowser(wav, model, setStatus, activeProfile)
-              : await predictOnServer(wav, model.name, activeProfile);
+            // Transcribed, not predicted: digits said without a pause end as one utterance, and the spotter splits them.
+            const t = inBrowser
+              ? await (await import(INFERENCE_BUNDLE) as Inference).transcribeInBrowser(wav, model, activeProfile, setStatus)
+              : await transcribeOnServer(wav, model.name, activeProfile);
             const latencyMs = performance.now() - wordEndedAt;
-            setHeardLive((list) => [...list, { label: p.label, confidence: p.confidence, latencyMs }]);
+            const heard = t.segments.map((s) => ({ label: s.label, confidence: s.confidence, latencyMs }));
+            setHeardLive((list) => [...list, ...heard]);
           } catch (e) {
             setLiveNote(plainWords(e));
           }

@@ -11,6 +11,7 @@ import { type Adaptation, PredictError } from "./api.ts";
 import { featuresFromAudio } from "../dsp/index.ts";
 import { adaptToTakes, decodeProfile, encodeProfile, ProfileError } from "../models/profile.ts";
 import { rejectHeadFor } from "../models/reject.ts";
+import { type SpotterFile, spotterFrom } from "../models/spotter.ts";
 import type { Classifier } from "../models/classifier.ts";
 import { prepareNetwork } from "../models/network.ts";
 import { type EmbeddingGraph, embedVectors, type SpeechEmbedding, speechEmbeddingFrom } from "../models/embedding.ts";
@@ -56,18 +57,26 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
     const backend = await backendReady;
     const [name, version] = modelId.split("@");
     progress(`Downloading the ${name} model (${backend.toUpperCase()})…`);
-    const [model, features, rejectJson] = await Promise.all([
+    const [model, features, rejectJson, spotterParts] = await Promise.all([
       tf.loadLayersModel(`/models/${name}/model.json`, {
         onProgress: (fraction) => progress(`Downloading the ${name} model (${backend.toUpperCase()})… ${Math.round(fraction * 100)}%`),
       }),
       fetch(`/models/${name}/features.json`).then((r) => r.json() as Promise<FeaturesFile>),
       // The "not a digit" head, when the model has one.
       choice.rejectHead ? fetch(`/models/${name}/reject.json`).then((r) => r.json()) : null,
+      // The digit spotter that splits strings said without a pause, when the model has one.
+      choice.spotter
+        ? Promise.all([
+          tf.loadLayersModel(`/models/${name}/spotter/model.json`),
+          fetch(`/models/${name}/spotter/spotter.json`).then((r) => r.json() as Promise<SpotterFile>),
+        ])
+        : null,
     ]);
     prepareNetwork(model);
     const classifier: Classifier = { model, features, identity: { name, version } };
     if (features.config.embedding) classifier.embedding = await loadEmbedding(features.config.embedding.model, progress);
     if (rejectJson) classifier.reject = rejectHeadFor(rejectJson, classifier);
+    if (spotterParts && classifier.embedding) classifier.spotter = spotterFrom(...spotterParts);
     return { classifier, backend };
   })().catch((e) => {
     loaded.delete(modelId); // a failed start (network, backend) is tried again on the next submit
@@ -149,8 +158,13 @@ export async function predictInBrowser(
   return { ...recognize(classifier, audio, performance.now() - started, options), backend };
 }
 
-export async function transcribeInBrowser(blob: Blob, model: ModelChoice, profile?: string): Promise<Transcription> {
-  const { classifier } = await loadModel(model);
+export async function transcribeInBrowser(
+  blob: Blob,
+  model: ModelChoice,
+  profile?: string,
+  progress: Progress = () => {},
+): Promise<Transcription> {
+  const { classifier } = await loadModel(model, progress);
   const started = performance.now();
   const audio = await decodeInBrowser(blob, classifier.features.config.sampleRate);
   return transcribe(classifier, audio, performance.now() - started, profile ? readProfile(profile, classifier) : undefined);

@@ -8,6 +8,7 @@ import type { FeaturesFile, ModelIdentity } from "./model_format.ts";
 import type { RejectHead } from "./reject.ts";
 import { forward } from "./network.ts";
 import { embed, type SpeechEmbedding } from "./embedding.ts";
+import type { Spotter } from "./spotter.ts";
 
 export { argmax } from "./model_format.ts";
 
@@ -19,6 +20,8 @@ export interface Classifier {
   reject?: RejectHead;
   /** The pretrained front end (features.config.embedding) whose vectors `model` reads; absent: `model` reads the features. */
   embedding?: SpeechEmbedding;
+  /** The digit spotter on the embedding's vectors (spotter/), for strings (models/transcribe.ts); absent: energy segments only. */
+  spotter?: Spotter;
 }
 
 /** Outputs of the network: 10 (the digits) or 11 (the digits and "not a digit", class 10, trained in). */

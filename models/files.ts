@@ -12,6 +12,7 @@ import { prepareNetwork } from "./network.ts";
 import { type RejectHead, rejectHeadFor } from "./reject.ts";
 import { type FeaturesFile, float32ToFloat16Bits, type ModelIdentity } from "./model_format.ts";
 import { type EmbeddingGraph, type SpeechEmbedding, speechEmbeddingFrom } from "./embedding.ts";
+import { type Spotter, type SpotterFile, spotterFrom } from "./spotter.ts";
 
 type Quantization = { dtype: "float16" } | { dtype: "uint8"; min: number; scale: number };
 type WeightSpec = TfWeightSpec & { quantization?: Quantization };
@@ -82,6 +83,13 @@ export async function saveModelFolder(
   features: FeaturesFile,
   encoding: WeightEncoding = "float16",
 ): Promise<string> {
+  const data = await saveLayersModel(dir, model, encoding);
+  await Deno.writeTextFile(`${dir}/features.json`, JSON.stringify(features, null, 1) + "\n");
+  return (await sha256Hex(data)).slice(0, 8);
+}
+
+/** Writes a layers model's model.json and weights.bin into `dir`; returns the weights' bytes. */
+export async function saveLayersModel(dir: string, model: tf.LayersModel, encoding: WeightEncoding = "float16"): Promise<Uint8Array> {
   await Deno.mkdir(dir, { recursive: true });
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler((a) => {
@@ -103,26 +111,52 @@ export async function saveModelFolder(
   };
   await Deno.writeFile(`${dir}/weights.bin`, data);
   await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(modelJson));
-  await Deno.writeTextFile(`${dir}/features.json`, JSON.stringify(features, null, 1) + "\n");
-  return (await sha256Hex(data)).slice(0, 8);
+  return data;
 }
 
-/** Reads a model folder written by saveModelFolder (or any tfjs layers model with a features.json beside it). */
-export async function loadClassifier(dir: string): Promise<Classifier> {
+/** Reads a layers model's model.json and weights.bin from `dir`; returns it with its weights' bytes. */
+async function readLayersModel(dir: string): Promise<{ model: tf.LayersModel; weights: Uint8Array }> {
   const modelJson = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
   const weights = await Deno.readFile(`${dir}/weights.bin`);
-  const features = JSON.parse(await Deno.readTextFile(`${dir}/features.json`)) as FeaturesFile;
   const weightSpecs = modelJson.weightsManifest.flatMap((group: { weights: WeightSpec[] }) => group.weights);
   const model = await tf.loadLayersModel(tf.io.fromMemory({
     modelTopology: modelJson.modelTopology,
     weightSpecs,
     weightData: weights.slice().buffer,
   }));
+  return { model, weights };
+}
+
+/** Writes a spotter into `dir` (models/<name>/spotter/): its head, and spotter.json beside it. */
+export async function saveSpotter(dir: string, model: tf.LayersModel, file: SpotterFile): Promise<void> {
+  spotterFrom(model, file); // refuse to write what would not load
+  await saveLayersModel(dir, model);
+  await Deno.writeTextFile(`${dir}/spotter.json`, JSON.stringify(file, null, 1) + "\n");
+}
+
+/** The spotter in `dir`, or undefined when there is none. A broken one is an error: it was meant to be served. */
+export async function loadSpotter(dir: string): Promise<Spotter | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/spotter.json`);
+  } catch {
+    return undefined;
+  }
+  const { model } = await readLayersModel(dir);
+  return spotterFrom(model, JSON.parse(text) as SpotterFile);
+}
+
+/** Reads a model folder written by saveModelFolder (or any tfjs layers model with a features.json beside it). */
+export async function loadClassifier(dir: string): Promise<Classifier> {
+  const { model, weights } = await readLayersModel(dir);
+  const features = JSON.parse(await Deno.readTextFile(`${dir}/features.json`)) as FeaturesFile;
   prepareNetwork(model);
   const name = dir.replace(/\/+$/, "").split("/").pop() ?? "model";
   const identity: ModelIdentity = { name, version: (await sha256Hex(weights)).slice(0, 8) };
   const embedding = features.config.embedding ? await loadSpeechEmbedding(embeddingDir(dir, features.config.embedding.model)) : undefined;
-  const classifier: Classifier = { model, features, identity, ...(embedding ? { embedding } : {}) };
+  // The spotter reads the embedding's vectors: only a model on the embedding can have one.
+  const spotter = embedding ? await loadSpotter(`${dir}/spotter`) : undefined;
+  const classifier: Classifier = { model, features, identity, ...(embedding ? { embedding } : {}), ...(spotter ? { spotter } : {}) };
   const reject = await readRejectHead(dir, classifier);
   return reject ? { ...classifier, reject } : classifier;
 }

@@ -1,6 +1,7 @@
 /**
- * Decoded samples -> the /transcribe answer: every utterance found (dsp/utterances.ts), each cut out and
- * recognized exactly as /predict recognizes a clip (speech finding, features, the model), in one batch.
+ * Decoded samples -> the /transcribe answer: every utterance found (dsp/utterances.ts), those long enough to hold
+ * two digits split where the model's spotter hears two (models/spotter.ts), each piece cut out and recognized exactly
+ * as /predict recognizes a clip (speech finding, features, the model), in one batch.
  * Shared by the server and the page's live mode.
  */
 import { extractFeatures, findUtterances, resample, type SpeechSegment } from "../dsp/index.ts";
@@ -10,6 +11,7 @@ import type { Profile } from "./profile.ts";
 import { audioSummary, type DecodedInput, judgeClips, type Label, labelFields, round } from "./recognize.ts";
 import { modelId } from "./model_format.ts";
 import { type Batching, inBatches, runSteps, type Steps } from "./steps.ts";
+import { splitUtterance } from "./spotter.ts";
 
 export interface Segment {
   /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
@@ -58,9 +60,21 @@ export function* transcribeSteps(
   const { config } = classifier.features;
   const started = performance.now();
   const samples = resample(audio.samples, audio.sampleRate, config.sampleRate);
-  const found = findUtterances(samples, config.sampleRate, config.speech);
-  const segmentMs = performance.now() - started;
+  const utterances = findUtterances(samples, config.sampleRate, config.speech);
+  let segmentMs = performance.now() - started;
   yield;
+  // Two digits said without a pause are one utterance to the energy segmenter: the spotter splits those.
+  const { spotter, embedding } = classifier;
+  let found = utterances;
+  if (spotter && embedding) {
+    found = [];
+    for (const utterance of utterances) {
+      const split = performance.now();
+      found.push(...splitUtterance(spotter, embedding, config, samples, utterance));
+      segmentMs += performance.now() - split;
+      if (batching.stepMs !== undefined) yield;
+    }
+  }
   // Each utterance is judged as if it had been sent alone; one too faint or short for that is left out.
   const featured = yield* inBatches(found, (segments) =>
     segments.flatMap((segment) => {

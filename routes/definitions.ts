@@ -133,8 +133,9 @@ export function apiDefinitions(facts: ApiFacts) {
     path: PATHS.transcribe,
     summary: "Transcribe a digit string: every digit said in the recording, in order",
     description: `The same body, limits, profile field and errors as /predict (up to ${facts.maxAudioSeconds} s). ` +
-      "Utterances are found by their energy: digits with a pause of 150 ms or more are always separated; two said without a " +
-      "pause are split at an energy dip when there is one. Each is then recognized exactly as /predict recognizes a clip.",
+      "Utterances are found by their energy: digits with a pause of 150 ms or more are always separated. Two said without a " +
+      "pause are split where the model's digit spotter hears two (embed; it listens inside utterances longer than 0.6 s), " +
+      "else at an energy dip when there is one. Each piece is then recognized exactly as /predict recognizes a clip.",
     request: { query: recognitionQuery, body: audioBody },
     responses: {
       200: json(TranscriptionSchema, "The string, and each digit with where it was said and its probabilities"),

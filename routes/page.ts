@@ -220,6 +220,7 @@ export function pageRoutes(definitions: ApiDefinitions, served: ServedModels, co
       name: m.name,
       id: `${m.name}@${m.classifier.identity.version}`,
       rejectHead: m.classifier.reject !== undefined,
+      spotter: m.classifier.spotter !== undefined,
       label: `${m.name} (${kindOf(m.metrics)}${
         m.metrics?.loso ? `, ${pct(m.metrics.loso.mean)} on unseen speakers${partialLoso(m)}` : ""
       })`,

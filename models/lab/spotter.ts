@@ -1,48 +1,56 @@
 /**
- * Digit strings by spotting (issue 31, first step; a lab prototype, not served): the speech embedding run ONCE over a
- * whole recording gives a vector every 80 ms; a small head says, vector by vector, which digit is being said (or
- * "nothing", class 10); a decoder turns those posteriors into the digit string with start/end times. Unlike
- * /transcribe's energy segmenter it can split two digits said without a pause.
+ * Makes and measures the digit spotter (models/spotter.ts), which /transcribe uses to split utterances that hold two
+ * digits said without a pause. The speech embedding run once over a recording gives a vector every 80 ms; a small head
+ * says, vector by vector, which digit is being said (or "nothing", class 10); a decoder turns those posteriors into
+ * digits with their times.
  *
  *   sequences (FSDD speakers' clips + synthetic voices, joined with pauses or run together, noise) with frame labels
- *   -> sequenceMel (the embedding's front end over the whole input, level set on its loudest 0.5 s)
- *   -> embed() once per sequence (cached under .cache/spotter/) -> head on a window of K vectors -> decode()
+ *   -> sequenceMel (dsp/speech_mel.ts: the embedding's front end over the whole input, level set on its loudest 0.5 s)
+ *   -> embed() once per sequence (cached under .cache/spotter/) -> head on a window of K vectors -> decodeDigits()
  *
- * Measured leave-one-speaker-out against transcribe() on the 10-class LOSO fold models (.cache/loso/embed10/):
- *   deno run -A models/lab/spotter.ts --help
+ * Leave-one-speaker-out, each fold's spotter beside that fold's classifier (--folds, deno task eval --loso's), on
+ * strings of the held-out speaker: the spotter alone, transcribe() with it splitting, transcribe() without it.
+ *   deno task spotter --help
  *
  * Measured 2026-12-03 (200 sequences per FSDD speaker + 400 of synthetic voices, context 5, 12 epochs, about 60 s of
- * training a fold on 2 shared cores; 100 makeString strings per speaker and condition; mean of the six folds,
- * exact strings, spotter vs transcribe): joined with pauses 25-30 dB 84.5% vs 88.2%, 10-12 dB 70.7% vs 52.3%,
- * run-together pairs 78.0% vs 44.2% (right count 82.7% vs 47.5%). Decoder {smooth 3, threshold 0.2, minRun 3,
- * minGap 1, peak 0}, chosen on george's dev strings; a grid pick with peak 0.5 (threshold 0.3) drops nicolas's less
- * confident digits (right count 66% on clean strings), so the choice is brittle. About 35 ms per second of audio
- * (mel + embedding + head + decoder) vs 45 for transcribe(). Cutting at the spotted boundaries and judging each piece
- * with the fold classifier (hybrid) is no better (84.0 / 59.2 / 75.8%).
+ * training a fold on 2 shared cores; 100 strings per speaker and condition; mean of the six folds, exact strings:
+ * spotter alone / transcribe with it splitting above 0.6 s / transcribe, energy only): joined with pauses 25-30 dB
+ * 84.0 / 87.8 / 88.2%, 10-12 dB 71.7 / 52.0 / 52.3%, run-together pairs 78.0 / 74.7 / 44.2%. Decoder {smooth 3,
+ * threshold 0.2, minRun 3, minGap 1, peak 0}, chosen on george's dev strings (a grid pick with peak 0.5 dropped
+ * nicolas's less confident digits: the choice is brittle); splitAboveS 0.6 chosen on the six folds' dev strings.
  */
 import { parseArgs } from "node:util";
 import { initTf, tf } from "../tfjs.ts";
 import type { FeatureConfig, FeatureStats, SpeechConfig } from "../../dsp/config.ts";
 import { addNoise, changeSpeed, meanSquare, pinkNoise, whiteNoise } from "../../dsp/augment.ts";
-import { removeDc } from "../../dsp/dc.ts";
 import { extractFeatures } from "../../dsp/features.ts";
 import { type Random, seededRandom, uniform } from "../../dsp/random.ts";
 import { findSpeech } from "../../dsp/speech.ts";
-import { cropInputSamples, levelGain, speechMel, toEmbeddingScale } from "../../dsp/speech_mel.ts";
+import { cropInputSamples, leadSamples, vectorStepS } from "../../dsp/speech_mel.ts";
 import { embedVectors, type SpeechEmbedding } from "../embedding.ts";
-import { argmax, type Classifier, classifyClips } from "../classifier.ts";
-import { loadClassifier, sha256Hex } from "../files.ts";
+import {
+  CLASSES,
+  decodeDigits,
+  type DecoderOptions,
+  DEFAULT_DECODER,
+  normalizedVectors,
+  NOTHING,
+  sequenceVectors,
+  type Spotter,
+  type SpotterFile,
+  type SpotterHead,
+  spotterPosteriors,
+  writeWindow,
+} from "../spotter.ts";
+import { argmax, type Classifier } from "../classifier.ts";
+import { loadClassifier, saveSpotter, sha256Hex } from "../files.ts";
 import { transcribe } from "../transcribe.ts";
 import { registerConvBackprop } from "./conv_backprop.ts";
-import { buildVectorConvNet, EMBEDDING_SIZE, fitInBatches, predictRows } from "./embedding_head.ts";
+import { buildVectorConvNet, EMBEDDING_SIZE, fitInBatches } from "./embedding_head.ts";
 import { findFsdd, listClips } from "./fsdd.ts";
 import { editDistance, makeString, NOISE_BANDS, scoreStrings, type StringOptions, type StringScore } from "./strings.ts";
 import { loadAudio } from "./training.ts";
 import { listVoiceClips } from "./voices.ts";
-
-/** The "nothing is being said here" class, after the ten digits. */
-export const NOTHING = 10;
-export const CLASSES = 11;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sequences and their frame labels
@@ -183,67 +191,6 @@ export function frameLabels(words: SpokenDigit[], vectors: number, stepS = 0.08,
 // ---------------------------------------------------------------------------------------------------------------
 // The embedding's front end over a whole recording
 
-function embeddingOf(config: FeatureConfig) {
-  if (!config.embedding) throw new Error("the spotter needs a feature config with a speech embedding front end");
-  return config.embedding;
-}
-
-/** Seconds between two vectors: stepFrames hops. */
-export function vectorStepS(config: FeatureConfig): number {
-  const e = embeddingOf(config);
-  return (e.stepFrames * config.hopLength) / e.sampleRate;
-}
-
-/**
- * Samples (at config.sampleRate) put before the recording so that vector j is centred at j * vectorStepS: the first
- * window's centre lies (windowFrames - 1) / 2 hops + nFft / 2 samples into the input.
- */
-export function leadSamples(config: FeatureConfig): number {
-  const e = embeddingOf(config);
-  const centre = ((e.windowFrames - 1) / 2) * config.hopLength + config.nFft / 2;
-  return Math.round((centre * config.sampleRate) / e.sampleRate);
-}
-
-/** RMS of the loudest `windowS` seconds (hops of 10 ms), or of everything when shorter. */
-export function loudestRms(samples: Float32Array, sampleRate: number, windowS = 0.5): number {
-  const width = Math.min(samples.length, Math.round(windowS * sampleRate));
-  if (width === 0) return 0;
-  const prefix = new Float64Array(samples.length + 1);
-  for (let i = 0; i < samples.length; i++) prefix[i + 1] = prefix[i] + samples[i] * samples[i];
-  const hop = Math.max(1, Math.round(0.01 * sampleRate));
-  let loudest = 0;
-  for (let at = 0; at + width <= samples.length; at += hop) loudest = Math.max(loudest, prefix[at + width] - prefix[at]);
-  return Math.sqrt(loudest / width);
-}
-
-/**
- * The embedding's log-mel input for a whole recording (samples at config.sampleRate), [frames][nMels] with
- * frames = windowFrames + k * stepFrames. The served crop sets the speech's RMS to levelRms; a long input has many
- * words, so its loudest 0.5 s (about one digit) is set to levelRms instead. That keeps the dB floor (80 dB below the
- * input's maximum) where the crop has it. Padded with leadSamples of silence at both ends, dithered as the crop is.
- */
-export function sequenceMel(samples: Float32Array, config: FeatureConfig): { data: Float32Array; frames: number } {
-  const e = embeddingOf(config);
-  const x = removeDc(samples);
-  // The crop's level and dither, over the whole recording padded with silence.
-  const lead = leadSamples(config);
-  const padded = new Float32Array(lead + x.length + lead);
-  padded.set(x, lead);
-  const up = toEmbeddingScale(padded, levelGain(loudestRms(x, config.sampleRate), config), config);
-  const { input } = speechMel(up, config);
-  const frames = input.frames < e.windowFrames
-    ? 0
-    : e.windowFrames + Math.floor((input.frames - e.windowFrames) / e.stepFrames) * e.stepFrames;
-  if (frames === 0) throw new Error("the recording is too short for one embedding window");
-  return { data: input.data.subarray(0, frames * config.nMels), frames };
-}
-
-/** The vectors of a whole recording, flat [V * 96], in one embed() pass. */
-export function sequenceVectors(embedding: SpeechEmbedding, config: FeatureConfig, samples: Float32Array): Float32Array {
-  const mel = sequenceMel(samples, config);
-  return embedVectors(embedding, mel.data, mel.frames);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Datasets of vectors, cached
 
@@ -357,22 +304,6 @@ export function spotterStats(sequences: VectorSequence[]): FeatureStats {
   return { mean, std };
 }
 
-function normalizedVectors(vectors: Float32Array, stats: FeatureStats): Float32Array {
-  const out = new Float32Array(vectors.length);
-  for (let i = 0; i < out.length; i++) out[i] = (vectors[i] - stats.mean[i % EMBEDDING_SIZE]) / stats.std[i % EMBEDDING_SIZE];
-  return out;
-}
-
-/** The window of `context` vectors centred on vector j, edges repeated (both ends of a recording are silence). */
-function writeWindow(out: Float32Array, at: number, normalized: Float32Array, j: number, context: number): void {
-  const count = normalized.length / EMBEDDING_SIZE;
-  const half = (context - 1) / 2;
-  for (let k = 0; k < context; k++) {
-    const v = Math.min(count - 1, Math.max(0, j - half + k));
-    out.set(normalized.subarray(v * EMBEDDING_SIZE, (v + 1) * EMBEDDING_SIZE), at + k * EMBEDDING_SIZE);
-  }
-}
-
 /** [context * 96] -> [context, 1, 96] -> two Conv2D(3x1, valid, relu) over time -> Dense(11, softmax). */
 export function buildSpotter(options: SpotterOptions, seed = options.seed): tf.LayersModel {
   if (options.context % 2 !== 1 || options.context < 5) throw new Error("the context is an odd number of vectors, 5 or more");
@@ -380,18 +311,12 @@ export function buildSpotter(options: SpotterOptions, seed = options.seed): tf.L
   return buildVectorConvNet({ vectors, classes: CLASSES, filters, dropout, padding: "valid", pool: "flatten" }, seed);
 }
 
-export interface Spotter {
-  model: tf.LayersModel;
-  stats: FeatureStats;
-  context: number;
-}
-
 /** Trains the head on every vector of `sequences` (windows built batch by batch, never all at once). */
 export async function trainSpotter(
   sequences: VectorSequence[],
   options: SpotterOptions,
   log: (line: string) => void = () => {},
-): Promise<Spotter> {
+): Promise<SpotterHead> {
   registerConvBackprop();
   const stats = spotterStats(sequences);
   const normalized = sequences.map((s) => normalizedVectors(s.vectors, stats));
@@ -406,99 +331,22 @@ export async function trainSpotter(
   return { model, stats, context: options.context };
 }
 
-/** The 11 posteriors of every vector of a recording's vectors (flat [V * 96]). */
-export function spotterPosteriors(spotter: Spotter, vectors: Float32Array): Float32Array[] {
-  const count = vectors.length / EMBEDDING_SIZE;
-  const width = spotter.context * EMBEDDING_SIZE;
-  const normalized = normalizedVectors(vectors, spotter.stats);
-  const x = new Float32Array(count * width);
-  for (let j = 0; j < count; j++) writeWindow(x, j * width, normalized, j, spotter.context);
-  return predictRows(spotter.model, x, count);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The decoder
-
-export interface DecoderOptions {
-  /** Moving average over this many vectors (odd; 1: none): one noisy vector does not start or end a digit. */
-  smooth: number;
-  /** A vector counts for digit d when d is its likeliest digit and P(d) >= threshold. */
-  threshold: number;
-  /** Vectors in a row a digit must hold to count (2 = 160 ms). */
-  minRun: number;
-  /** Two runs of the same digit fewer than this many vectors apart are one digit (a dip, not a repeat). */
-  minGap: number;
-  /** A run counts only if its highest P(digit) reaches this (hysteresis: `threshold` marks its extent). */
-  peak: number;
-}
-
-export const DEFAULT_DECODER: DecoderOptions = { smooth: 3, threshold: 0.5, minRun: 2, minGap: 2, peak: 0 };
-
-export interface Spotted {
-  digit: number;
-  start_s: number;
-  end_s: number;
-  /** The highest smoothed P(digit) over its run. */
-  confidence: number;
-}
-
-/** Each class's moving average over `width` vectors (shorter at the ends). */
-export function smoothPosteriors(posteriors: Float32Array[], width: number): Float32Array[] {
-  const half = Math.floor(width / 2);
-  return posteriors.map((_, t) => {
-    const out = new Float32Array(posteriors[t].length);
-    const from = Math.max(0, t - half);
-    const to = Math.min(posteriors.length - 1, t + half);
-    for (let u = from; u <= to; u++) for (let c = 0; c < out.length; c++) out[c] += posteriors[u][c];
-    for (let c = 0; c < out.length; c++) out[c] /= to - from + 1;
-    return out;
-  });
-}
-
-/** Posteriors (vector j centred at j * stepS seconds) -> the digits said, in order, with their times. */
-export function decodeDigits(posteriors: Float32Array[], options: DecoderOptions, stepS = 0.08): Spotted[] {
-  const p = smoothPosteriors(posteriors, options.smooth);
-  const best = p.map((row) => {
-    let digit = -1;
-    for (let c = 0; c < NOTHING; c++) if (row[c] >= options.threshold && (digit < 0 || row[c] > row[digit])) digit = c;
-    return digit;
-  });
-  const runs: { digit: number; first: number; last: number; confidence: number }[] = [];
-  best.forEach((digit, t) => {
-    if (digit < 0) return;
-    const last = runs.at(-1);
-    if (last && last.digit === digit && last.last === t - 1) (last.last = t, last.confidence = Math.max(last.confidence, p[t][digit]));
-    else runs.push({ digit, first: t, last: t, confidence: p[t][digit] });
-  });
-  const merged: typeof runs = [];
-  for (const run of runs.filter((r) => r.last - r.first + 1 >= options.minRun && r.confidence >= options.peak)) {
-    const last = merged.at(-1);
-    if (last && last.digit === run.digit && run.first - last.last - 1 < options.minGap) {
-      last.last = run.last;
-      last.confidence = Math.max(last.confidence, run.confidence);
-    } else merged.push({ ...run });
-  }
-  return merged.map((r) => ({
-    digit: r.digit,
-    start_s: Math.max(0, (r.first - 0.5) * stepS),
-    end_s: (r.last + 0.5) * stepS,
-    confidence: r.confidence,
-  }));
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // The measurement (CLI)
 
-type Labelled = { samples: Float32Array; digit: number };
+export type Labelled = { samples: Float32Array; digit: number };
+
+/** The spotter looks inside utterances longer than this (seconds): chosen by sweep on the six folds' dev strings. */
+export const SPLIT_ABOVE_S = 0.6;
 
 /** The strings evalStrings scores (strings.ts's STRINGS and PAIRS), per condition. */
-const CONDITIONS: Record<string, StringOptions> = {
+export const CONDITIONS: Record<string, StringOptions> = {
   "pauses 25-30 dB": { length: [3, 6], pauseS: [0.15, 0.8], runTogether: false, snrDb: NOISE_BANDS["25-30 dB"] },
   "pauses 10-12 dB": { length: [3, 6], pauseS: [0.15, 0.8], runTogether: false, snrDb: NOISE_BANDS["10-12 dB"] },
   "run-together pairs": { length: [2, 2], pauseS: [0, 0], runTogether: true, snrDb: [20, 30] },
 };
 
-const HELP = `deno run -A models/lab/spotter.ts [options]
+const HELP = `deno task spotter [options]
   --held <a,b>        held-out FSDD speakers, one LOSO fold each (default george,nicolas; the first chooses the decoder)
   --per-speaker <n>   training sequences per FSDD speaker (default 150)
   --voices <n>        training sequences from synthetic voices in .cache/voices (default 300; 0: none)
@@ -508,6 +356,10 @@ const HELP = `deno run -A models/lab/spotter.ts [options]
   --speed <x>         speed perturbation of the training sequences, factor 1-x..1+x (default 0: none)
   --margin <x>        label only the inner part of each word, that share left out at both ends (default 0)
   --decoder <json>    fixed decoder settings (DecoderOptions) instead of choosing them on the first held-out speaker
+  --split-above <s>   the spotter looks inside utterances longer than this, seconds (default ${SPLIT_ABOVE_S})
+  --folds <dir>       the LOSO fold models that judge each piece (default .cache/loso/embed, deno task eval --loso's)
+  --write-folds       also write each fold's spotter into <folds>/<speaker>/spotter (deno task eval --strings reads it)
+  --save <dir>        then train on every speaker and the voices and write the served spotter there (models/embed/spotter)
   --check             only compare a single digit's vectors from sequenceMel with the served crop's
   --out <file>        write the report as JSON`;
 
@@ -523,6 +375,10 @@ async function main() {
       speed: { type: "string", default: "0" },
       margin: { type: "string", default: "0" },
       decoder: { type: "string" },
+      "split-above": { type: "string", default: String(SPLIT_ABOVE_S) },
+      folds: { type: "string", default: ".cache/loso/embed" },
+      "write-folds": { type: "boolean", default: false },
+      save: { type: "string" },
       check: { type: "boolean", default: false },
       out: { type: "string" },
       help: { type: "boolean", default: false },
@@ -550,7 +406,8 @@ async function main() {
 
   if (values.check) return checkAgainstCrop(embedding, config, await speakerAudio("jackson"), log);
 
-  const held = values.held.split(",");
+  const held = values.held.split(",").filter(Boolean);
+  const splitAboveS = +values["split-above"];
   const options: SpotterOptions = { ...DEFAULT_SPOTTER, epochs: +values.epochs, context: +values.context };
   const speakers = [...new Set(clips.map((c) => c.speaker))].sort();
   const perSpeaker = +values["per-speaker"];
@@ -590,8 +447,15 @@ async function main() {
     // The first held-out speaker chooses the decoder's settings, on strings of its own apart from the test strings.
     if (f === 0 && !fixed) decoder = chooseDecoder(spotter, await testStrings(embedding, config, speaker, audio, 60, 99, log), log);
     const strings = await testStrings(embedding, config, speaker, audio, +values.strings, 2024, log);
-    const fold = await loadClassifier(`.cache/loso/embed10/${speaker}`);
-    const result = measureFold(spotter, fold, strings, decoder, config);
+    const fold = await loadClassifier(`${values.folds}/${speaker}`);
+    const result = measureFold({ ...spotter, decoder, splitAboveS }, fold, strings, config);
+    if (values["write-folds"]) {
+      await saveSpotter(
+        `${values.folds}/${speaker}/spotter`,
+        spotter.model,
+        spotterFile(spotter, decoder, splitAboveS, { heldOut: speaker }),
+      );
+    }
     const frames = frameAccuracy(spotter, relabel(training.get(speaker) ?? [], +values.margin, vectorStepS(config)));
     report[speaker] = { trainS, decoder, frames, ...result };
     log(
@@ -601,10 +465,23 @@ async function main() {
     spotter.model.dispose();
   }
   if (values.out) await Deno.writeTextFile(values.out, JSON.stringify(report, null, 1) + "\n");
+  if (values.save) {
+    const train = relabel([...training.values()].flat(), +values.margin, vectorStepS(config));
+    log(`the served spotter: training on ${train.length} sequences (every speaker and the voices)`);
+    const spotter = await trainSpotter(train, options, (l) => log(`  ${l}`));
+    const made = { sequences: train.length, perSpeaker, voices: +values.voices, options, sequenceOptions: sequences };
+    await saveSpotter(values.save, spotter.model, spotterFile(spotter, decoder, splitAboveS, made));
+    log(`wrote ${values.save}`);
+  }
+}
+
+/** spotter.json for a trained head. */
+function spotterFile(head: SpotterHead, decoder: DecoderOptions, splitAboveS: number, training: Record<string, unknown>): SpotterFile {
+  return { context: head.context, stats: head.stats, decoder, splitAboveS, training };
 }
 
 /** Sequences from the synthetic voices: each says one voice's digits (one clip per digit and voice). */
-async function voiceSequences(
+export async function voiceSequences(
   embedding: SpeechEmbedding,
   config: FeatureConfig,
   count: number,
@@ -629,7 +506,7 @@ async function voiceSequences(
   }, (l) => log(`voices: ${l}`));
 }
 
-interface TestString {
+export interface TestString {
   condition: string;
   samples: Float32Array;
   digits: number[];
@@ -637,7 +514,7 @@ interface TestString {
 }
 
 /** `count` strings per condition from the speaker's clips (makeString, as deno task eval --strings), with their vectors. */
-async function testStrings(
+export async function testStrings(
   embedding: SpeechEmbedding,
   config: FeatureConfig,
   speaker: string,
@@ -663,7 +540,7 @@ async function testStrings(
 }
 
 /** Grid over the decoder's settings on one speaker's strings: the best exact-string rate over all the conditions. */
-function chooseDecoder(spotter: Spotter, strings: TestString[], log: (l: string) => void): DecoderOptions {
+function chooseDecoder(spotter: SpotterHead, strings: TestString[], log: (l: string) => void): DecoderOptions {
   const posteriors = strings.map((s) => spotterPosteriors(spotter, s.vectors));
   let best = { decoder: DEFAULT_DECODER, exact: -1, errors: Infinity };
   for (const smooth of [1, 3, 5]) {
@@ -690,7 +567,7 @@ function chooseDecoder(spotter: Spotter, strings: TestString[], log: (l: string)
  * Frame by frame on labelled sequences (the held-out speaker's, never trained on): the share of digit vectors given
  * their digit, of digit vectors called nothing, and of nothing vectors called nothing.
  */
-function frameAccuracy(spotter: Spotter, sequences: VectorSequence[]) {
+function frameAccuracy(spotter: SpotterHead, sequences: VectorSequence[]) {
   let digits = 0, right = 0, missed = 0, nothing = 0, quiet = 0;
   for (const s of sequences) {
     spotterPosteriors(spotter, s.vectors).forEach((p, j) => {
@@ -704,9 +581,9 @@ function frameAccuracy(spotter: Spotter, sequences: VectorSequence[]) {
 }
 
 /** A StringScore with where the count went wrong: more digits heard than said, or fewer. */
-type Scored = StringScore & { tooMany: number; tooFew: number };
+export type Scored = StringScore & { tooMany: number; tooFew: number };
 
-function scored(pairs: { truth: number[]; heard: number[] }[]): Scored {
+export function scored(pairs: { truth: number[]; heard: number[] }[]): Scored {
   return {
     ...scoreStrings(pairs),
     tooMany: pairs.filter((p) => p.heard.length > p.truth.length).length / pairs.length,
@@ -715,107 +592,87 @@ function scored(pairs: { truth: number[]; heard: number[] }[]): Scored {
 }
 
 interface FoldResult {
-  /** The spotter alone; its boundaries with the fold classifier judging each piece (hybrid); transcribe(). */
-  conditions: Record<string, { spotter: Scored; hybrid: Scored; transcribe: Scored }>;
+  /** The spotter alone; transcribe() with the spotter splitting long utterances (served); transcribe() without it. */
+  conditions: Record<string, { spotter: Scored; split: Scored; energy: Scored }>;
   wrong: string[];
-  /** Milliseconds per second of audio: the spotter (mel, embedding, head, decoder), the hybrid, transcribe(). */
+  /** Milliseconds per second of audio: the spotter alone (mel, embedding, head, decoder), transcribe() with, without. */
   spotterMsPerS: number;
-  hybridMsPerS: number;
-  transcribeMsPerS: number;
+  splitMsPerS: number;
+  energyMsPerS: number;
 }
 
-function measureFold(
-  spotter: Spotter,
-  fold: Classifier,
-  strings: TestString[],
-  decoder: DecoderOptions,
-  config: FeatureConfig,
-): FoldResult {
+function measureFold(spotter: Spotter, fold: Classifier, strings: TestString[], config: FeatureConfig): FoldResult {
   const embedding = fold.embedding!;
-  const ms = { spotter: 0, transcribe: 0, hybrid: 0 };
+  const ms = { spotter: 0, split: 0, energy: 0 };
+  const withSpotter = { ...fold, spotter };
+  const { spotter: _, ...withoutSpotter } = fold;
+  const heardBy = (classifier: Classifier, samples: Float32Array) => {
+    try {
+      return transcribe(classifier, { samples, sampleRate: config.sampleRate, format: "wav", channels: 1 }, 0).digits;
+    } catch {
+      return []; // no speech found: nothing heard
+    }
+  };
   let seconds = 0;
   const rows = strings.map((s) => {
     // Timed from the samples on the first minute of audio (the cached vectors are computed again for the clock).
     const timed = seconds < 60;
     let started = performance.now();
     const vectors = timed ? sequenceVectors(embedding, config, s.samples) : s.vectors;
-    const found = decodeDigits(spotterPosteriors(spotter, vectors), decoder, vectorStepS(config));
+    const found = decodeDigits(spotterPosteriors(spotter, vectors), spotter.decoder, vectorStepS(config));
     const spotMs = performance.now() - started;
     started = performance.now();
-    const hybrid = classifyCuts(fold, cutsBetween(found, s.samples, config.sampleRate));
-    const hybridMs = performance.now() - started;
+    const split = heardBy(withSpotter, s.samples);
+    const splitMs = performance.now() - started;
     started = performance.now();
-    let heard: number[] = [];
-    try {
-      heard = transcribe(fold, { samples: s.samples, sampleRate: config.sampleRate, format: "wav", channels: 1 }, 0).digits;
-    } catch { /* no speech found: nothing heard */ }
+    const energy = heardBy(withoutSpotter, s.samples);
     if (timed) {
       ms.spotter += spotMs;
-      ms.hybrid += spotMs + hybridMs;
-      ms.transcribe += performance.now() - started;
+      ms.split += splitMs;
+      ms.energy += performance.now() - started;
       seconds += s.samples.length / config.sampleRate;
     }
-    return { condition: s.condition, truth: s.digits, spotted: found.map((d) => d.digit), hybrid, heard };
+    return { condition: s.condition, truth: s.digits, spotted: found.map((d) => d.digit), split, energy };
   });
   const conditions = Object.fromEntries(
     Object.keys(CONDITIONS).map((condition) => {
       const mine = rows.filter((r) => r.condition === condition);
       return [condition, {
         spotter: scored(mine.map((r) => ({ truth: r.truth, heard: r.spotted }))),
-        hybrid: scored(mine.map((r) => ({ truth: r.truth, heard: r.hybrid }))),
-        transcribe: scored(mine.map((r) => ({ truth: r.truth, heard: r.heard }))),
+        split: scored(mine.map((r) => ({ truth: r.truth, heard: r.split }))),
+        energy: scored(mine.map((r) => ({ truth: r.truth, heard: r.energy }))),
       }];
     }),
   );
-  // The strings the spotter got wrong, to read (at most 15 per condition).
+  // The strings transcribe() with the spotter got wrong, to read (at most 15 per condition).
   const wrong = Object.keys(CONDITIONS).flatMap((condition) =>
-    rows.filter((r) => r.condition === condition && r.spotted.join() !== r.truth.join()).slice(0, 15)
+    rows.filter((r) => r.condition === condition && r.split.join() !== r.truth.join()).slice(0, 15)
       .map((r) =>
-        `${condition}: said ${r.truth.join("")} spotted ${r.spotted.join("")} hybrid ${r.hybrid.join("")} transcribe ${r.heard.join("")}`
+        `${condition}: said ${r.truth.join("")} split ${r.split.join("")} spotted ${r.spotted.join("")} energy ${r.energy.join("")}`
       )
   );
   return {
     conditions,
     wrong,
     spotterMsPerS: ms.spotter / seconds,
-    hybridMsPerS: ms.hybrid / seconds,
-    transcribeMsPerS: ms.transcribe / seconds,
+    splitMsPerS: ms.split / seconds,
+    energyMsPerS: ms.energy / seconds,
   };
-}
-
-/**
- * The recording cut between the spotted digits (halfway through the space between two of them, as strings.ts's
- * oracleCuts cuts at the true boundaries): one piece per digit, for a single-digit classifier.
- */
-export function cutsBetween(spotted: Spotted[], samples: Float32Array, sampleRate: number): Float32Array[] {
-  return spotted.map((d, i) => {
-    const from = i > 0 ? Math.round(((spotted[i - 1].end_s + d.start_s) / 2) * sampleRate) : 0;
-    const to = i < spotted.length - 1 ? Math.round(((d.end_s + spotted[i + 1].start_s) / 2) * sampleRate) : samples.length;
-    return samples.subarray(Math.min(from, samples.length), Math.min(to, samples.length));
-  });
-}
-
-/** Each piece's digit by the classifier, as /predict would answer it; a piece with no speech in it is left out. */
-function classifyCuts(classifier: Classifier, cuts: Float32Array[]): number[] {
-  return cuts.flatMap((cut) => {
-    try {
-      return [argmax(classifyClips(classifier, [extractFeatures(cut, classifier.features.config).views])[0])];
-    } catch {
-      return [];
-    }
-  });
 }
 
 function formatFold(result: FoldResult): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(6);
   const line = (s: Scored) =>
     `count ${pct(s.rightCount)} (too many ${pct(s.tooMany)}, too few ${pct(s.tooFew)}) exact ${pct(s.exact)} DER ${pct(s.digitErrorRate)}`;
-  const lines = Object.entries(result.conditions).map(([condition, { spotter, hybrid, transcribe }]) =>
-    `  ${condition}\n    spotter:    ${line(spotter)}\n    hybrid:     ${line(hybrid)}\n    transcribe: ${line(transcribe)}`
+  const lines = Object.entries(result.conditions).map(([condition, { spotter, split, energy }]) =>
+    `  ${condition}\n    spotter alone:            ${line(spotter)}\n    transcribe with spotter:  ${line(split)}\n` +
+    `    transcribe, energy only:  ${line(energy)}`
   );
   lines.push(
-    `  ms per second of audio: spotter ${result.spotterMsPerS.toFixed(1)}, hybrid ${result.hybridMsPerS.toFixed(1)}, ` +
-      `transcribe ${result.transcribeMsPerS.toFixed(1)}`,
+    `  ms per second of audio: spotter alone ${result.spotterMsPerS.toFixed(1)}, transcribe with spotter ${
+      result.splitMsPerS.toFixed(1)
+    }, ` +
+      `energy only ${result.energyMsPerS.toFixed(1)}`,
   );
   return lines.join("\n");
 }

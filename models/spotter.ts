@@ -1,0 +1,204 @@
+/**
+ * Digit strings by spotting (issue "Digit strings by spotting"): the speech embedding run once over a whole recording
+ * gives a vector every 80 ms (dsp/speech_mel.ts sequenceMel); a small head says, vector by vector, which digit is
+ * being said there, or nothing (class 10); a decoder turns those posteriors into digits with their times. Unlike the
+ * energy segmenter it can split two digits said without a pause. The head lives in <model>/spotter/ (model.json,
+ * weights.bin, spotter.json); models/lab/spotter.ts makes and measures it. This module touches no file system: the
+ * server and the page both call it.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
+import { sequenceMel, vectorStepS } from "../dsp/speech_mel.ts";
+import type { SpeechSegment } from "../dsp/speech.ts";
+import { embedVectors, type SpeechEmbedding } from "./embedding.ts";
+
+/** Values in one vector of the speech embedding. */
+export const EMBEDDING_SIZE = 96;
+
+/** The "nothing is being said here" class, after the ten digits. */
+export const NOTHING = 10;
+export const CLASSES = 11;
+
+/** The vectors of a whole recording, flat [V * 96], in one embed() pass. */
+export function sequenceVectors(embedding: SpeechEmbedding, config: FeatureConfig, samples: Float32Array): Float32Array {
+  const mel = sequenceMel(samples, config);
+  return embedVectors(embedding, mel.data, mel.frames);
+}
+
+export function normalizedVectors(vectors: Float32Array, stats: FeatureStats): Float32Array {
+  const out = new Float32Array(vectors.length);
+  for (let i = 0; i < out.length; i++) out[i] = (vectors[i] - stats.mean[i % EMBEDDING_SIZE]) / stats.std[i % EMBEDDING_SIZE];
+  return out;
+}
+
+/** The window of `context` vectors centred on vector j, edges repeated (both ends of a recording are silence). */
+export function writeWindow(out: Float32Array, at: number, normalized: Float32Array, j: number, context: number): void {
+  const count = normalized.length / EMBEDDING_SIZE;
+  const half = (context - 1) / 2;
+  for (let k = 0; k < context; k++) {
+    const v = Math.min(count - 1, Math.max(0, j - half + k));
+    out.set(normalized.subarray(v * EMBEDDING_SIZE, (v + 1) * EMBEDDING_SIZE), at + k * EMBEDDING_SIZE);
+  }
+}
+
+/** What spotter/spotter.json holds beside the head's own model.json and weights.bin. */
+export interface SpotterFile {
+  /** Vectors the head sees: the one it labels and (context - 1) / 2 on each side. */
+  context: number;
+  /** Mean and deviation of each of the 96 dimensions, over the training vectors. */
+  stats: FeatureStats;
+  /** How its posteriors become digits. */
+  decoder: DecoderOptions;
+  /** Only an utterance longer than this (seconds) may hold two digits: the spotter looks inside those alone. */
+  splitAboveS: number;
+  /** What it was trained on and how, for the model card. */
+  training?: Record<string, unknown>;
+}
+
+/** The head and what it needs to read a recording's vectors. */
+export interface SpotterHead {
+  model: tf.LayersModel;
+  stats: FeatureStats;
+  context: number;
+}
+
+/** A served spotter: the head and its decoder. */
+export interface Spotter extends SpotterHead {
+  decoder: DecoderOptions;
+  splitAboveS: number;
+}
+
+/** A spotter.json checked: a wrong one is said at load, not at the first request. */
+export function spotterFrom(model: tf.LayersModel, file: SpotterFile): Spotter {
+  const { context, stats, decoder } = file;
+  const width = model.inputs[0].shape[1];
+  if (!Number.isInteger(context) || context % 2 !== 1 || width !== context * EMBEDDING_SIZE) {
+    throw new Error(`spotter.json: context ${context} does not fit the head's input (${width} values)`);
+  }
+  if (stats?.mean?.length !== EMBEDDING_SIZE || stats?.std?.length !== EMBEDDING_SIZE) {
+    throw new Error("spotter.json: stats are not 96 values");
+  }
+  if (model.outputs[0].shape[1] !== CLASSES) {
+    throw new Error(`spotter: the head answers ${model.outputs[0].shape[1]} classes, not ${CLASSES}`);
+  }
+  for (const key of ["smooth", "threshold", "minRun", "minGap", "peak"] as const) {
+    if (typeof decoder?.[key] !== "number") throw new Error(`spotter.json: decoder.${key} is missing`);
+  }
+  if (!(file.splitAboveS >= 0)) throw new Error("spotter.json: splitAboveS is missing");
+  return { model, stats, context, decoder, splitAboveS: file.splitAboveS };
+}
+
+/** The 11 posteriors of every vector of a recording's vectors (flat [V * 96]). Frees every tensor. */
+export function spotterPosteriors(spotter: SpotterHead, vectors: Float32Array): Float32Array[] {
+  const count = vectors.length / EMBEDDING_SIZE;
+  const width = spotter.context * EMBEDDING_SIZE;
+  const normalized = normalizedVectors(vectors, spotter.stats);
+  const x = new Float32Array(count * width);
+  for (let j = 0; j < count; j++) writeWindow(x, j * width, normalized, j, spotter.context);
+  const classes = spotter.model.outputs[0].shape[1] as number;
+  // Read outside tf.tidy: it would walk the returned typed array element by element.
+  const output = tf.tidy(() => spotter.model.predict(tf.tensor2d(x, [count, width])) as tf.Tensor);
+  const out = output.dataSync() as Float32Array;
+  output.dispose();
+  return Array.from({ length: count }, (_, j) => out.subarray(j * classes, (j + 1) * classes));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The decoder
+
+export interface DecoderOptions {
+  /** Moving average over this many vectors (odd; 1: none): one noisy vector does not start or end a digit. */
+  smooth: number;
+  /** A vector counts for digit d when d is its likeliest digit and P(d) >= threshold. */
+  threshold: number;
+  /** Vectors in a row a digit must hold to count (2 = 160 ms). */
+  minRun: number;
+  /** Two runs of the same digit fewer than this many vectors apart are one digit (a dip, not a repeat). */
+  minGap: number;
+  /** A run counts only if its highest P(digit) reaches this (hysteresis: `threshold` marks its extent). */
+  peak: number;
+}
+
+/** The lab's starting point; a served spotter carries its own (spotter.json). */
+export const DEFAULT_DECODER: DecoderOptions = { smooth: 3, threshold: 0.5, minRun: 2, minGap: 2, peak: 0 };
+
+export interface Spotted {
+  digit: number;
+  start_s: number;
+  end_s: number;
+  /** The highest smoothed P(digit) over its run. */
+  confidence: number;
+}
+
+/** Each class's moving average over `width` vectors (shorter at the ends). */
+export function smoothPosteriors(posteriors: Float32Array[], width: number): Float32Array[] {
+  const half = Math.floor(width / 2);
+  return posteriors.map((_, t) => {
+    const out = new Float32Array(posteriors[t].length);
+    const from = Math.max(0, t - half);
+    const to = Math.min(posteriors.length - 1, t + half);
+    for (let u = from; u <= to; u++) for (let c = 0; c < out.length; c++) out[c] += posteriors[u][c];
+    for (let c = 0; c < out.length; c++) out[c] /= to - from + 1;
+    return out;
+  });
+}
+
+/** Posteriors (vector j centred at j * stepS seconds) -> the digits said, in order, with their times. */
+export function decodeDigits(posteriors: Float32Array[], options: DecoderOptions, stepS = 0.08): Spotted[] {
+  const p = smoothPosteriors(posteriors, options.smooth);
+  const best = p.map((row) => {
+    let digit = -1;
+    for (let c = 0; c < NOTHING; c++) if (row[c] >= options.threshold && (digit < 0 || row[c] > row[digit])) digit = c;
+    return digit;
+  });
+  const runs: { digit: number; first: number; last: number; confidence: number }[] = [];
+  best.forEach((digit, t) => {
+    if (digit < 0) return;
+    const last = runs.at(-1);
+    if (last && last.digit === digit && last.last === t - 1) (last.last = t, last.confidence = Math.max(last.confidence, p[t][digit]));
+    else runs.push({ digit, first: t, last: t, confidence: p[t][digit] });
+  });
+  const merged: typeof runs = [];
+  for (const run of runs.filter((r) => r.last - r.first + 1 >= options.minRun && r.confidence >= options.peak)) {
+    const last = merged.at(-1);
+    if (last && last.digit === run.digit && run.first - last.last - 1 < options.minGap) {
+      last.last = run.last;
+      last.confidence = Math.max(last.confidence, run.confidence);
+    } else merged.push({ ...run });
+  }
+  return merged.map((r) => ({
+    digit: r.digit,
+    start_s: Math.max(0, (r.first - 0.5) * stepS),
+    end_s: (r.last + 0.5) * stepS,
+    confidence: r.confidence,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Splitting utterances
+
+/**
+ * An utterance (findUtterances) that may hold more than one digit (longer than splitAboveS), cut where the spotter
+ * hears two or more digits in it: halfway between one spotted digit's end and the next one's start. The spotter runs
+ * on that utterance's samples alone (its level set on them), so a recording of short, paused digits costs nothing
+ * more. Each piece is then judged by the classifier as /predict judges a clip. Returns [segment] when it stays whole.
+ */
+export function splitUtterance(
+  spotter: Spotter,
+  embedding: SpeechEmbedding,
+  config: FeatureConfig,
+  samples: Float32Array,
+  segment: SpeechSegment,
+): SpeechSegment[] {
+  if (segment.endS - segment.startS <= spotter.splitAboveS) return [segment];
+  const rate = config.sampleRate;
+  const vectors = sequenceVectors(embedding, config, samples.subarray(segment.start, segment.end));
+  const spotted = decodeDigits(spotterPosteriors(spotter, vectors), spotter.decoder, vectorStepS(config));
+  if (spotted.length < 2) return [segment];
+  const cuts = spotted.slice(1).map((d, i) => segment.start + Math.round(((spotted[i].end_s + d.start_s) / 2) * rate));
+  const bounds = [segment.start, ...cuts.map((c) => Math.min(segment.end, Math.max(segment.start, c))), segment.end];
+  return bounds.slice(1).flatMap((end, i) => {
+    const start = bounds[i];
+    return end > start ? [{ start, end, startS: start / rate, endS: end / rate }] : [];
+  });
+}
