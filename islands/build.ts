@@ -25,6 +25,7 @@ const SOURCES = [
   "models/transcribe.ts",
   "models/profile.ts",
   "models/reject.ts",
+  "models/spotter.ts",
   "routes/contract.ts",
   "deno.json",
   "deno.lock",

@@ -1,12 +1,15 @@
 /// <reference lib="dom" />
 /**
  * Digit strings on the page, in headless Chromium: an uploaded string shows every digit with its place on
- * the waveform; live mode hears Chromium's fake microphone and writes each digit as it is said.
+ * the waveform; the in-browser transcription splits run-together digits as the server does; live mode hears
+ * Chromium's fake microphone and writes each digit as it is said.
  */
 import assert from "node:assert/strict";
 import { decodeAudio } from "../dsp/decode.ts";
 import { resample } from "../dsp/resample.ts";
 import { encodeWav16 } from "../dsp/wav.ts";
+import { DEFAULT_SPEECH } from "../dsp/config.ts";
+import { findSpeech } from "../dsp/speech.ts";
 import { clipPath, FSDD, toolOrSkip } from "./helpers.ts";
 import { startServer } from "./server_helpers.ts";
 import { launch } from "./ui_helpers.ts";
@@ -51,6 +54,42 @@ Deno.test({
       await page.screenshot({ path: `${OUT}/string.png`, fullPage: true });
       // The README's picture (static/screenshot.png) is this one, copied by hand when the page changes.
       await page.locator(".recognizer").screenshot({ path: `${OUT}/readme_screenshot.png` });
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: in the page, two digits said without a pause are split by embed's spotter as the server splits them",
+  fn: async () => {
+    // Two official test takes cut to their speech and joined end to end (no pause): one utterance to the energy segmenter.
+    const speech = await Promise.all(["4_yweweler_0.wav", "2_yweweler_0.wav"].map(async (n) => {
+      const { samples } = await decodeAudio(await Deno.readFile(clipPath(n)));
+      const cut = findSpeech(samples, 8000, { ...DEFAULT_SPEECH, padS: 0 });
+      return samples.slice(cut.start, cut.end);
+    }));
+    const joined = new Float32Array(4000 + speech[0].length + speech[1].length + 4000);
+    joined.set(speech[0], 4000);
+    joined.set(speech[1], 4000 + speech[0].length);
+    const wav = new Uint8Array(encodeWav16(joined, 8000));
+    const fromServer = await (await fetch(`${server!.url}/transcribe?model=embed`, { method: "POST", body: wav })).json();
+    assert.deepEqual(fromServer.digits, [4, 2], JSON.stringify(fromServer));
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await page.goto(server!.url, { waitUntil: "networkidle" });
+      const inPage = await page.evaluate(async (bytes) => {
+        const inference = await import(["/static", "build", "inference.js"].join("/"));
+        const choice = { name: "embed", id: "embed@page", label: "embed", rejectHead: false, spotter: true };
+        const t = await inference.transcribeInBrowser(new Blob([new Uint8Array(bytes)], { type: "audio/wav" }), choice);
+        return { digits: t.digits, probabilities: t.segments.map((s: { probabilities: number[] }) => s.probabilities) };
+      }, Array.from(wav));
+      assert.deepEqual(inPage.digits, fromServer.digits);
+      inPage.probabilities.forEach((row: number[], i: number) =>
+        row.forEach((p, d) => assert.ok(Math.abs(p - fromServer.segments[i].probabilities[d]) < 1e-3, `segment ${i}, digit ${d}`))
+      );
     } finally {
       await browser.close();
     }
