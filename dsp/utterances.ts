@@ -141,3 +141,23 @@ function splitAtDips(levels: Float32Array, run: Run, above: number, minPart: num
     ...splitAtDips(levels, { first: at + 1, last: run.last }, above, minPart, dipDb),
   ];
 }
+
+/**
+ * How far the loud frames stand above the quiet ones, dB: the 95th percentile of the frame levels (after the same
+ * high-pass as findUtterances) less the 5th. Speech in a quiet room: 30-40 dB; under noise 10-12 dB below the speech:
+ * 13-22 dB (FSDD strings, measured). A recording with no pause at all (speech in 95% of its frames) reads low too.
+ */
+export function levelSpreadDb(
+  clip: Float32Array,
+  sampleRate: number,
+  speech: SpeechConfig,
+  config: UtteranceConfig = DEFAULT_UTTERANCES,
+): number {
+  const samples = removeDc(clip);
+  if (samples.length === 0) return 0;
+  const frameLength = Math.max(1, Math.round(speech.frameS * sampleRate));
+  const hop = Math.max(1, Math.round(speech.hopS * sampleRate));
+  const sorted = frameLevelsDb(highPass(samples, sampleRate, config.highPassHz).samples, frameLength, hop).sort();
+  const at = (q: number) => sorted[Math.floor(q * (sorted.length - 1))];
+  return at(0.95) - at(0.05);
+}

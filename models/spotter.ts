@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
 import { sequenceMel, vectorStepS } from "../dsp/speech_mel.ts";
 import type { SpeechSegment } from "../dsp/speech.ts";
+import type { Steps } from "./steps.ts";
 import { embedVectors, type SpeechEmbedding } from "./embedding.ts";
 
 /** Values in one vector of the speech embedding. */
@@ -51,6 +52,11 @@ export interface SpotterFile {
   decoder: DecoderOptions;
   /** Only an utterance longer than this (seconds) may hold two digits: the spotter looks inside those alone. */
   splitAboveS: number;
+  /**
+   * Below this level spread (dsp/utterances.ts levelSpreadDb: loud frames over quiet ones, dB), the recording is taken
+   * to be in loud noise and the spotter alone finds and names its digits; absent: never.
+   */
+  aloneBelowDb?: number;
   /** What it was trained on and how, for the model card. */
   training?: Record<string, unknown>;
 }
@@ -66,6 +72,7 @@ export interface SpotterHead {
 export interface Spotter extends SpotterHead {
   decoder: DecoderOptions;
   splitAboveS: number;
+  aloneBelowDb?: number;
 }
 
 /** A spotter.json checked: a wrong one is said at load, not at the first request. */
@@ -85,7 +92,15 @@ export function spotterFrom(model: tf.LayersModel, file: SpotterFile): Spotter {
     if (typeof decoder?.[key] !== "number") throw new Error(`spotter.json: decoder.${key} is missing`);
   }
   if (!(file.splitAboveS >= 0)) throw new Error("spotter.json: splitAboveS is missing");
-  return { model, stats, context, decoder, splitAboveS: file.splitAboveS };
+  if (file.aloneBelowDb !== undefined && !Number.isFinite(file.aloneBelowDb)) throw new Error("spotter.json: aloneBelowDb is not a number");
+  return {
+    model,
+    stats,
+    context,
+    decoder,
+    splitAboveS: file.splitAboveS,
+    ...(file.aloneBelowDb !== undefined ? { aloneBelowDb: file.aloneBelowDb } : {}),
+  };
 }
 
 /** The 11 posteriors of every vector of a recording's vectors (flat [V * 96]). Frees every tensor. */
@@ -128,6 +143,8 @@ export interface Spotted {
   end_s: number;
   /** The highest smoothed P(digit) over its run. */
   confidence: number;
+  /** P of each digit 0-9, the smoothed posteriors averaged over its run and renormalized over the ten. */
+  probabilities: Float32Array;
 }
 
 /** Each class's moving average over `width` vectors (shorter at the ends). */
@@ -171,7 +188,16 @@ export function decodeDigits(posteriors: Float32Array[], options: DecoderOptions
     start_s: Math.max(0, (r.first - 0.5) * stepS),
     end_s: (r.last + 0.5) * stepS,
     confidence: r.confidence,
+    probabilities: digitMean(p, r.first, r.last),
   }));
+}
+
+/** The ten digits' mean over rows first..last, renormalized to sum 1. */
+function digitMean(rows: Float32Array[], first: number, last: number): Float32Array {
+  const mean = new Float32Array(NOTHING);
+  for (let t = first; t <= last; t++) for (let d = 0; d < NOTHING; d++) mean[d] += rows[t][d];
+  const sum = mean.reduce((a, b) => a + b, 0) || 1;
+  return mean.map((v) => v / sum);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -201,4 +227,65 @@ export function splitUtterance(
     const start = bounds[i];
     return end > start ? [{ start, end, startS: start / rate, endS: end / rate }] : [];
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A whole recording
+
+/** Vectors per embedding pass when a whole recording is spotted in steps: 20 s of audio. */
+const CHUNK_VECTORS = 250;
+
+/**
+ * The vectors of a whole log-mel (sequenceMel), flat [V * 96], computed in chunks of `chunk` vectors with a yield
+ * between them (models/steps.ts). The chunks start on multiples of stepFrames and time is never padded in the
+ * network, so they are the one-pass vectors (tests/model_spotter_test.ts).
+ */
+export function* vectorsInChunks(
+  embedding: SpeechEmbedding,
+  mel: { data: Float32Array; frames: number },
+  config: FeatureConfig,
+  chunk = CHUNK_VECTORS,
+): Steps<Float32Array> {
+  const { windowFrames, stepFrames } = config.embedding!;
+  const count = (mel.frames - windowFrames) / stepFrames + 1;
+  const vectors = new Float32Array(count * EMBEDDING_SIZE);
+  for (let first = 0; first < count; first += chunk) {
+    if (first > 0) yield;
+    const n = Math.min(chunk, count - first);
+    const frames = windowFrames + (n - 1) * stepFrames;
+    const from = first * stepFrames * config.nMels;
+    vectors.set(embedVectors(embedding, mel.data.subarray(from, from + frames * config.nMels), frames), first * EMBEDDING_SIZE);
+  }
+  return vectors;
+}
+
+/**
+ * The digits the spotter alone hears in a whole recording (samples at config.sampleRate), with their times from its
+ * start; the embedding in chunks (vectorsInChunks). Returns the milliseconds spent in the log-mel and in the networks.
+ */
+export function* spotRecording(
+  spotter: Spotter,
+  embedding: SpeechEmbedding,
+  config: FeatureConfig,
+  samples: Float32Array,
+): Steps<{ spotted: Spotted[]; melMs: number; networkMs: number }> {
+  let started = performance.now();
+  const mel = sequenceMel(samples, config);
+  const melMs = performance.now() - started;
+  let networkMs = 0;
+  const chunks = vectorsInChunks(embedding, mel, config);
+  let vectors: Float32Array;
+  for (;;) {
+    started = performance.now();
+    const next = chunks.next();
+    networkMs += performance.now() - started;
+    if (next.done) {
+      vectors = next.value;
+      break;
+    }
+    yield;
+  }
+  started = performance.now();
+  const spotted = decodeDigits(spotterPosteriors(spotter, vectors), spotter.decoder, vectorStepS(config));
+  return { spotted, melMs, networkMs: networkMs + performance.now() - started };
 }

@@ -1,17 +1,18 @@
 /**
  * Decoded samples -> the /transcribe answer: every utterance found (dsp/utterances.ts), those long enough to hold
  * two digits split where the model's spotter hears two (models/spotter.ts), each piece cut out and recognized exactly
- * as /predict recognizes a clip (speech finding, features, the model), in one batch.
- * Shared by the server and the page's live mode.
+ * as /predict recognizes a clip (speech finding, features, the model), in one batch. In loud noise (and with no
+ * profile) the spotter alone finds and names the digits instead. Shared by the server and the page's live mode.
  */
 import { extractFeatures, findUtterances, resample, type SpeechSegment } from "../dsp/index.ts";
+import { levelSpreadDb } from "../dsp/utterances.ts";
 import { AudioError } from "../dsp/errors.ts";
-import type { Classifier } from "./classifier.ts";
+import { type Classifier, clipAnswer } from "./classifier.ts";
 import type { Profile } from "./profile.ts";
-import { audioSummary, type DecodedInput, judgeClips, type Label, labelFields, round } from "./recognize.ts";
+import { audioSummary, type DecodedInput, judgeClips, type Judgement, type Label, labelFields, round } from "./recognize.ts";
 import { modelId } from "./model_format.ts";
 import { type Batching, inBatches, runSteps, type Steps } from "./steps.ts";
-import { splitUtterance } from "./spotter.ts";
+import { splitUtterance, spotRecording, type Spotter } from "./spotter.ts";
 
 export interface Segment {
   /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
@@ -60,46 +61,26 @@ export function* transcribeSteps(
   const { config } = classifier.features;
   const started = performance.now();
   const samples = resample(audio.samples, audio.sampleRate, config.sampleRate);
+  // Silence and clicks are no_speech on either way below.
   const utterances = findUtterances(samples, config.sampleRate, config.speech);
-  let segmentMs = performance.now() - started;
+  const alone = spotterAlone(classifier, samples, profile);
+  const segmentMs = performance.now() - started;
   yield;
-  // Two digits said without a pause are one utterance to the energy segmenter: the spotter splits those.
-  const { spotter, embedding } = classifier;
-  let found = utterances;
-  if (spotter && embedding) {
-    found = [];
-    for (const utterance of utterances) {
-      const split = performance.now();
-      found.push(...splitUtterance(spotter, embedding, config, samples, utterance));
-      segmentMs += performance.now() - split;
-      if (batching.stepMs !== undefined) yield;
-    }
-  }
-  // Each utterance is judged as if it had been sent alone; one too faint or short for that is left out.
-  const featured = yield* inBatches(found, (segments) =>
-    segments.flatMap((segment) => {
-      try {
-        return [{ segment, views: extractFeatures(samples.subarray(segment.start, segment.end), config).views }];
-      } catch (e) {
-        if (!(e instanceof AudioError && e.code === "no_speech")) throw e;
-        return [];
-      }
-    }), batching);
-  const kept: { segment: SpeechSegment; views: Float32Array[] }[] = featured.results;
-  if (kept.length === 0) throw new AudioError("no_speech", "no speech found: no utterance long enough to be a word");
-  yield;
-  const judged = yield* inBatches(kept, (batch) => judgeClips(classifier, batch.map((k) => k.views), profile), batching);
-  const judgements = judged.results;
-  const segments = kept.map(({ segment }, i): Segment => {
-    const { digit, label, confidence, unknown } = labelFields(judgements[i], classifier, reject);
+  const heard = alone
+    ? yield* heardBySpotter(alone, classifier, samples)
+    : yield* heardByClassifier(classifier, samples, utterances, profile, batching);
+  if (heard.pieces.length === 0) throw new AudioError("no_speech", "no speech found: no utterance long enough to be a word");
+  const duration = samples.length / config.sampleRate;
+  const segments = heard.pieces.map(({ startS, endS, judgement }): Segment => {
+    const { digit, label, confidence, unknown } = labelFields(judgement, classifier, reject);
     return {
       label,
       digit,
       confidence,
       ...(unknown === undefined ? {} : { unknown }),
-      start_s: round(segment.startS, 3),
-      end_s: round(segment.endS, 3),
-      probabilities: Array.from(judgements[i].probabilities, (p) => round(p, 6)),
+      start_s: round(Math.max(0, startS), 3),
+      end_s: round(Math.min(duration, endS), 3),
+      probabilities: Array.from(judgement.probabilities, (p) => round(p, 6)),
     };
   });
   const digits = segments.flatMap((s) => (s.digit === null ? [] : [s.digit]));
@@ -110,12 +91,87 @@ export function* transcribeSteps(
     audio: audioSummary(audio),
     timing_ms: {
       decode: round(decodeMs, 3),
-      segment: round(segmentMs, 3),
-      features: round(featured.ms, 3),
-      inference: round(judged.ms, 3),
-      total: round(decodeMs + segmentMs + featured.ms + judged.ms, 3),
+      segment: round(segmentMs + heard.segmentMs, 3),
+      features: round(heard.featuresMs, 3),
+      inference: round(heard.inferenceMs, 3),
+      total: round(decodeMs + segmentMs + heard.segmentMs + heard.featuresMs + heard.inferenceMs, 3),
     },
     model: modelId(classifier.identity),
     ...(profile ? { profile: true } : {}),
+  };
+}
+
+/** What was heard, piece by piece, and the time each stage took. */
+interface Heard {
+  pieces: { startS: number; endS: number; judgement: Judgement }[];
+  segmentMs: number;
+  featuresMs: number;
+  inferenceMs: number;
+}
+
+/**
+ * The spotter, when it alone should find and name the digits: in loud noise (the recording's level spread under its
+ * aloneBelowDb), where the energy segmenter miscounts and the classifier, trained without noise, misnames (models/
+ * README.md). Never with a profile: the spotter knows no voice, the classifier applies what was taught.
+ */
+function spotterAlone(classifier: Classifier, samples: Float32Array, profile?: Profile): Spotter | undefined {
+  const { spotter, embedding, features: { config } } = classifier;
+  if (!spotter || !embedding || profile || spotter.aloneBelowDb === undefined) return undefined;
+  return levelSpreadDb(samples, config.sampleRate, config.speech) < spotter.aloneBelowDb ? spotter : undefined;
+}
+
+/** The spotter's digits over the whole recording, each answered with its own posteriors (refusal by confidence applies). */
+function* heardBySpotter(spotter: Spotter, classifier: Classifier, samples: Float32Array): Steps<Heard> {
+  const { spotted, melMs, networkMs } = yield* spotRecording(spotter, classifier.embedding!, classifier.features.config, samples);
+  return {
+    pieces: spotted.map((d) => ({ startS: d.start_s, endS: d.end_s, judgement: clipAnswer(classifier, d.probabilities) })),
+    segmentMs: 0,
+    featuresMs: melMs,
+    inferenceMs: networkMs,
+  };
+}
+
+/**
+ * The utterances (those long enough to hold two digits split where the spotter hears two), each cut out and judged
+ * as if it had been sent alone; one too faint or short for that is left out.
+ */
+function* heardByClassifier(
+  classifier: Classifier,
+  samples: Float32Array,
+  utterances: SpeechSegment[],
+  profile: Profile | undefined,
+  batching: Batching,
+): Steps<Heard> {
+  const { config } = classifier.features;
+  // Two digits said without a pause are one utterance to the energy segmenter: the spotter splits those.
+  const { spotter, embedding } = classifier;
+  let found = utterances;
+  let segmentMs = 0;
+  if (spotter && embedding) {
+    found = [];
+    for (const utterance of utterances) {
+      const split = performance.now();
+      found.push(...splitUtterance(spotter, embedding, config, samples, utterance));
+      segmentMs += performance.now() - split;
+      if (batching.stepMs !== undefined) yield;
+    }
+  }
+  const featured = yield* inBatches(found, (segments) =>
+    segments.flatMap((segment) => {
+      try {
+        return [{ segment, views: extractFeatures(samples.subarray(segment.start, segment.end), config).views }];
+      } catch (e) {
+        if (!(e instanceof AudioError && e.code === "no_speech")) throw e;
+        return [];
+      }
+    }), batching);
+  const kept: { segment: SpeechSegment; views: Float32Array[] }[] = featured.results;
+  if (kept.length > 0) yield;
+  const judged = yield* inBatches(kept, (batch) => judgeClips(classifier, batch.map((k) => k.views), profile), batching);
+  return {
+    pieces: kept.map(({ segment }, i) => ({ startS: segment.startS, endS: segment.endS, judgement: judged.results[i] })),
+    segmentMs,
+    featuresMs: featured.ms,
+    inferenceMs: judged.ms,
   };
 }

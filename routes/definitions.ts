@@ -135,7 +135,8 @@ export function apiDefinitions(facts: ApiFacts) {
     description: `The same body, limits, profile field and errors as /predict (up to ${facts.maxAudioSeconds} s). ` +
       "Utterances are found by their energy: digits with a pause of 150 ms or more are always separated. Two said without a " +
       "pause are split where the model's digit spotter hears two (embed; it listens inside utterances longer than 0.6 s), " +
-      "else at an energy dip when there is one. Each piece is then recognized exactly as /predict recognizes a clip.",
+      "else at an energy dip when there is one. Each piece is then recognized exactly as /predict recognizes a clip. In loud " +
+      "noise (embed, no profile) the spotter alone finds and names the digits, each with its own probabilities.",
     request: { query: recognitionQuery, body: audioBody },
     responses: {
       200: json(TranscriptionSchema, "The string, and each digit with where it was said and its probabilities"),

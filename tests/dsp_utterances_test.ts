@@ -6,7 +6,7 @@ import { AudioError } from "../dsp/errors.ts";
 import { addNoise, meanSquare, pinkNoise, whiteNoise } from "../dsp/augment.ts";
 import { seededRandom } from "../dsp/random.ts";
 import { findSpeech } from "../dsp/speech.ts";
-import { findUtterances } from "../dsp/utterances.ts";
+import { findUtterances, levelSpreadDb } from "../dsp/utterances.ts";
 import { clipPath, FSDD } from "./helpers.ts";
 
 const RATE = 8000;
@@ -78,4 +78,21 @@ Deno.test("findUtterances: silence and a lone click are no_speech; 60 s of stead
     assert.ok(e instanceof AudioError);
   }
   assert.ok(count <= 3, `${count} segments in steady pink noise`);
+});
+
+Deno.test({
+  name: "levelSpreadDb: a string in a quiet room spreads over 30 dB; the same string 10 dB under white or pink noise, under 25",
+  ignore: !FSDD,
+  fn: async () => {
+    const { samples } = join(await Promise.all(["4_theo_1.wav", "2_theo_1.wav", "0_theo_1.wav"].map(load)), 0.4);
+    const speech = findSpeech(samples, RATE, DEFAULT_SPEECH);
+    const power = meanSquare(samples.subarray(speech.start, speech.end));
+    const quiet = levelSpreadDb(samples, RATE, DEFAULT_SPEECH);
+    assert.ok(quiet > 30, `quiet: ${quiet.toFixed(1)} dB`);
+    for (const noise of [whiteNoise, pinkNoise]) {
+      const noisy = levelSpreadDb(addNoise(samples, noise(samples.length, seededRandom(9)), 10, power), RATE, DEFAULT_SPEECH);
+      assert.ok(noisy < 25, `${noise.name}: ${noisy.toFixed(1)} dB`);
+    }
+    assert.equal(levelSpreadDb(new Float32Array(0), RATE, DEFAULT_SPEECH), 0);
+  },
 });

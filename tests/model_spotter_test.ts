@@ -7,10 +7,15 @@ import assert from "node:assert/strict";
 import { DEFAULT_SPEECH } from "../dsp/config.ts";
 import { seededRandom } from "../dsp/random.ts";
 import { leadSamples, loudestRms } from "../dsp/speech_mel.ts";
-import { decodeDigits, NOTHING, smoothPosteriors, splitUtterance, spotterFrom } from "../models/spotter.ts";
-import { initTf } from "../models/tfjs.ts";
+import { decodeDigits, NOTHING, smoothPosteriors, splitUtterance, spotterFrom, vectorsInChunks } from "../models/spotter.ts";
+import { initTf, tf } from "../models/tfjs.ts";
 import { loadClassifier } from "../models/files.ts";
-import { transcribe } from "../models/transcribe.ts";
+import { transcribe, type Transcription } from "../models/transcribe.ts";
+import { embedClips, makeProfile } from "../models/profile.ts";
+import { embedVectors } from "../models/embedding.ts";
+import { extractFeatures } from "../dsp/features.ts";
+import { addNoise, whiteNoise } from "../dsp/augment.ts";
+import { sequenceMel } from "../dsp/speech_mel.ts";
 import { findSpeech } from "../dsp/speech.ts";
 import { readWav } from "../dsp/wav.ts";
 import { clipPath, FSDD } from "./helpers.ts";
@@ -191,5 +196,72 @@ Deno.test({
     assert.ok(heard.spotter > heard.energy, `energy segments alone: ${heard.energy} of 5`);
     classifier.model.dispose();
     classifier.spotter.model.dispose();
+  },
+});
+
+Deno.test({
+  name: "vectorsInChunks: a recording's vectors in chunks are its one-pass vectors",
+  ignore: !FSDD,
+  sanitizeResources: false,
+  fn: async () => {
+    await initTf();
+    const classifier = await loadClassifier("models/embed");
+    const { config } = classifier.features;
+    const samples = Float32Array.from(
+      (await Promise.all(
+        ["4_theo_1.wav", "2_theo_1.wav", "0_theo_1.wav"].map(async (n) => readWav(await Deno.readFile(clipPath(n))).samples),
+      ))
+        .flatMap((s) => [...s]),
+    );
+    const mel = sequenceMel(samples, config);
+    const whole = embedVectors(classifier.embedding!, mel.data, mel.frames);
+    const steps = vectorsInChunks(classifier.embedding!, mel, config, 7);
+    let yields = 0;
+    let next = steps.next();
+    for (; !next.done; next = steps.next()) yields++;
+    assert.equal(yields, Math.ceil(whole.length / 96 / 7) - 1);
+    assert.equal(next.value.length, whole.length);
+    const worst = next.value.reduce((w, v, i) => Math.max(w, Math.abs(v - whole[i])), 0);
+    assert.ok(worst < 1e-4, `largest difference ${worst}`);
+    classifier.model.dispose();
+  },
+});
+
+Deno.test({
+  name: "transcribe on embed: in loud noise the spotter alone answers, unless a profile asks for the classifier",
+  ignore: !FSDD,
+  sanitizeResources: false,
+  fn: async () => {
+    await initTf();
+    const classifier = await loadClassifier("models/embed");
+    assert.equal(classifier.spotter?.aloneBelowDb, 25);
+    const neverAlone = { ...classifier, spotter: { ...classifier.spotter!, aloneBelowDb: undefined } };
+    const takes = await Promise.all(
+      ["7_theo_3.wav", "1_theo_3.wav", "5_theo_3.wav"].map(async (n) => readWav(await Deno.readFile(clipPath(n))).samples),
+    );
+    const clean = Float32Array.from(takes.flatMap((s) => [...s, ...new Float32Array(3200)]));
+    const noisy = addNoise(clean, whiteNoise(clean.length, seededRandom(4)), 10);
+    const audio = (samples: Float32Array) => ({ samples, sampleRate: 8000, format: "wav", channels: 1 });
+    const answer = (t: Transcription) => ({ text: t.text, segments: t.segments });
+    const before = tf.memory().numTensors;
+    const inNoise = transcribe(classifier, audio(noisy), 0);
+    const classifierPath = transcribe(neverAlone, audio(noisy), 0);
+    assert.equal(tf.memory().numTensors, before, "no tensor left behind");
+    console.log(`10 dB white noise, said 715: the spotter alone heard ${inNoise.text}, the classifier path ${classifierPath.text}`);
+    // The spotter's own posteriors: not the classifier path's answer.
+    assert.notDeepEqual(answer(inNoise), answer(classifierPath));
+    for (const s of inNoise.segments) {
+      assert.equal(s.probabilities.length, 10);
+      assert.ok(Math.abs(s.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-3);
+      assert.ok(s.end_s > s.start_s && s.start_s >= 0 && s.end_s <= noisy.length / 8000);
+    }
+    // A quiet recording stays on the classifier path; so does a noisy one sent with a profile (the spotter knows no voice).
+    assert.deepEqual(answer(transcribe(classifier, audio(clean), 0)), answer(transcribe(neverAlone, audio(clean), 0)));
+    const embedded = embedClips(classifier, takes.map((t) => extractFeatures(t, classifier.features.config).views));
+    const profile = makeProfile("embed", embedded.map((e, i) => ({ digit: [7, 1, 5][i], voice: e.voice })));
+    const taught = transcribe(classifier, audio(noisy), 0, profile);
+    assert.equal(taught.profile, true);
+    assert.deepEqual(answer(taught), answer(transcribe(neverAlone, audio(noisy), 0, profile)));
+    classifier.model.dispose();
   },
 });

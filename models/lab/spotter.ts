@@ -14,10 +14,11 @@
  *
  * Measured 2026-12-03 (200 sequences per FSDD speaker + 400 of synthetic voices, context 5, 12 epochs, about 60 s of
  * training a fold on 2 shared cores; 100 strings per speaker and condition; mean of the six folds, exact strings:
- * spotter alone / transcribe with it splitting above 0.6 s / transcribe, energy only): joined with pauses 25-30 dB
- * 84.0 / 87.8 / 88.2%, 10-12 dB 71.7 / 52.0 / 52.3%, run-together pairs 78.0 / 74.7 / 44.2%. Decoder {smooth 3,
- * threshold 0.2, minRun 3, minGap 1, peak 0}, chosen on george's dev strings (a grid pick with peak 0.5 dropped
- * nicolas's less confident digits: the choice is brittle); splitAboveS 0.6 chosen on the six folds' dev strings.
+ * spotter alone / transcribe served (splitting above 0.6 s, alone below 25 dB of level spread) / energy segments only):
+ * joined with pauses 25-30 dB 84.0 / 87.8 / 88.2%, 10-12 dB 71.7 / 71.7 / 52.3%, run-together pairs 78.0 / 75.7 /
+ * 44.2%. Decoder {smooth 3, threshold 0.2, minRun 3, minGap 1, peak 0}, chosen on george's dev strings (a grid pick
+ * with peak 0.5 dropped nicolas's less confident digits: the choice is brittle); splitAboveS and aloneBelowDb chosen on
+ * the six folds' dev strings (models/README.md).
  */
 import { parseArgs } from "node:util";
 import { initTf, tf } from "../tfjs.ts";
@@ -339,6 +340,12 @@ export type Labelled = { samples: Float32Array; digit: number };
 /** The spotter looks inside utterances longer than this (seconds): chosen by sweep on the six folds' dev strings. */
 export const SPLIT_ABOVE_S = 0.6;
 
+/**
+ * Below this level spread (dB) the spotter alone answers: the six folds' dev strings put clean ones at 29-38 dB and
+ * those 10-12 dB under noise at 13-22 dB; any point from 22.5 to 35 dB gave the same exact strings there.
+ */
+export const ALONE_BELOW_DB = 25;
+
 /** The strings evalStrings scores (strings.ts's STRINGS and PAIRS), per condition. */
 export const CONDITIONS: Record<string, StringOptions> = {
   "pauses 25-30 dB": { length: [3, 6], pauseS: [0.15, 0.8], runTogether: false, snrDb: NOISE_BANDS["25-30 dB"] },
@@ -357,6 +364,7 @@ const HELP = `deno task spotter [options]
   --margin <x>        label only the inner part of each word, that share left out at both ends (default 0)
   --decoder <json>    fixed decoder settings (DecoderOptions) instead of choosing them on the first held-out speaker
   --split-above <s>   the spotter looks inside utterances longer than this, seconds (default ${SPLIT_ABOVE_S})
+  --alone-below <dB>  the spotter alone answers below this level spread (loud noise; default ${ALONE_BELOW_DB})
   --folds <dir>       the LOSO fold models that judge each piece (default .cache/loso/embed, deno task eval --loso's)
   --write-folds       also write each fold's spotter into <folds>/<speaker>/spotter (deno task eval --strings reads it)
   --save <dir>        then train on every speaker and the voices and write the served spotter there (models/embed/spotter)
@@ -376,6 +384,7 @@ async function main() {
       margin: { type: "string", default: "0" },
       decoder: { type: "string" },
       "split-above": { type: "string", default: String(SPLIT_ABOVE_S) },
+      "alone-below": { type: "string", default: String(ALONE_BELOW_DB) },
       folds: { type: "string", default: ".cache/loso/embed" },
       "write-folds": { type: "boolean", default: false },
       save: { type: "string" },
@@ -407,7 +416,7 @@ async function main() {
   if (values.check) return checkAgainstCrop(embedding, config, await speakerAudio("jackson"), log);
 
   const held = values.held.split(",").filter(Boolean);
-  const splitAboveS = +values["split-above"];
+  const placing = { splitAboveS: +values["split-above"], aloneBelowDb: +values["alone-below"] };
   const options: SpotterOptions = { ...DEFAULT_SPOTTER, epochs: +values.epochs, context: +values.context };
   const speakers = [...new Set(clips.map((c) => c.speaker))].sort();
   const perSpeaker = +values["per-speaker"];
@@ -448,12 +457,12 @@ async function main() {
     if (f === 0 && !fixed) decoder = chooseDecoder(spotter, await testStrings(embedding, config, speaker, audio, 60, 99, log), log);
     const strings = await testStrings(embedding, config, speaker, audio, +values.strings, 2024, log);
     const fold = await loadClassifier(`${values.folds}/${speaker}`);
-    const result = measureFold({ ...spotter, decoder, splitAboveS }, fold, strings, config);
+    const result = measureFold({ ...spotter, decoder, ...placing }, fold, strings, config);
     if (values["write-folds"]) {
       await saveSpotter(
         `${values.folds}/${speaker}/spotter`,
         spotter.model,
-        spotterFile(spotter, decoder, splitAboveS, { heldOut: speaker }),
+        spotterFile(spotter, decoder, placing, { heldOut: speaker }),
       );
     }
     const frames = frameAccuracy(spotter, relabel(training.get(speaker) ?? [], +values.margin, vectorStepS(config)));
@@ -470,14 +479,19 @@ async function main() {
     log(`the served spotter: training on ${train.length} sequences (every speaker and the voices)`);
     const spotter = await trainSpotter(train, options, (l) => log(`  ${l}`));
     const made = { sequences: train.length, perSpeaker, voices: +values.voices, options, sequenceOptions: sequences };
-    await saveSpotter(values.save, spotter.model, spotterFile(spotter, decoder, splitAboveS, made));
+    await saveSpotter(values.save, spotter.model, spotterFile(spotter, decoder, placing, made));
     log(`wrote ${values.save}`);
   }
 }
 
 /** spotter.json for a trained head. */
-function spotterFile(head: SpotterHead, decoder: DecoderOptions, splitAboveS: number, training: Record<string, unknown>): SpotterFile {
-  return { context: head.context, stats: head.stats, decoder, splitAboveS, training };
+function spotterFile(
+  head: SpotterHead,
+  decoder: DecoderOptions,
+  placing: { splitAboveS: number; aloneBelowDb: number },
+  training: Record<string, unknown>,
+): SpotterFile {
+  return { context: head.context, stats: head.stats, decoder, ...placing, training };
 }
 
 /** Sequences from the synthetic voices: each says one voice's digits (one clip per digit and voice). */
@@ -592,7 +606,7 @@ export function scored(pairs: { truth: number[]; heard: number[] }[]): Scored {
 }
 
 interface FoldResult {
-  /** The spotter alone; transcribe() with the spotter splitting long utterances (served); transcribe() without it. */
+  /** The spotter alone; transcribe() with the spotter (served: splitting long utterances, alone in loud noise); without it. */
   conditions: Record<string, { spotter: Scored; split: Scored; energy: Scored }>;
   wrong: string[];
   /** Milliseconds per second of audio: the spotter alone (mel, embedding, head, decoder), transcribe() with, without. */
@@ -665,7 +679,7 @@ function formatFold(result: FoldResult): string {
   const line = (s: Scored) =>
     `count ${pct(s.rightCount)} (too many ${pct(s.tooMany)}, too few ${pct(s.tooFew)}) exact ${pct(s.exact)} DER ${pct(s.digitErrorRate)}`;
   const lines = Object.entries(result.conditions).map(([condition, { spotter, split, energy }]) =>
-    `  ${condition}\n    spotter alone:            ${line(spotter)}\n    transcribe with spotter:  ${line(split)}\n` +
+    `  ${condition}\n    spotter alone:            ${line(spotter)}\n    transcribe (served):      ${line(split)}\n` +
     `    transcribe, energy only:  ${line(energy)}`
   );
   lines.push(
