@@ -33,29 +33,50 @@ export function outputClasses(classifier: Classifier): number {
 export const hasUnknownClass = (classifier: Classifier) => outputClasses(classifier) === 11;
 
 /**
- * What `model` reads for a batch of un-normalized feature vectors: the vectors normalized with the training set's
- * statistics, or for an embedding model, the embedding's vectors of its mel input (one pass over the batch), flat
- * and normalized. Call inside tf.tidy.
+ * Speech-embedding vectors already computed for some feature views (flat, un-normalized, as embedVectors gives them),
+ * keyed by the very view array: the transcriber's spotter embeds a long utterance's crop to decide whether to split it,
+ * and when it stays whole the classifier reads the same vectors instead of a second pass.
  */
-export function networkInput(classifier: Classifier, vectors: Float32Array[]): tf.Tensor2D {
+export type KnownVectors = ReadonlyMap<Float32Array, Float32Array>;
+
+/**
+ * What `model` reads for a batch of un-normalized feature vectors: the vectors normalized with the training set's
+ * statistics, or for an embedding model, the embedding's vectors of its mel input (one pass over the batch, less the
+ * views in `known`), flat and normalized. Call inside tf.tidy.
+ */
+export function networkInput(classifier: Classifier, vectors: Float32Array[], known?: KnownVectors): tf.Tensor2D {
   const width = vectors[0].length;
-  const batch = new Float32Array(vectors.length * width);
   const { stats, config } = classifier.features;
   if (!classifier.embedding) {
+    const batch = new Float32Array(vectors.length * width);
     vectors.forEach((v, i) => batch.set(normalize(v, stats), i * width));
     return tf.tensor2d(batch, [vectors.length, width]);
   }
-  vectors.forEach((v, i) => batch.set(v, i * width));
-  const mel = tf.tensor3d(batch, [vectors.length, config.frames, config.nMels]);
-  const flat = tf.reshape(embed(classifier.embedding, mel), [vectors.length, -1]);
-  return tf.div(tf.sub(flat, tf.tensor1d(stats.mean)), tf.tensor1d(stats.std));
+  const missing = known ? vectors.filter((v) => !known.has(v)) : vectors;
+  let flat: tf.Tensor2D | undefined;
+  if (missing.length > 0) {
+    const batch = new Float32Array(missing.length * width);
+    missing.forEach((v, i) => batch.set(v, i * width));
+    const mel = tf.tensor3d(batch, [missing.length, config.frames, config.nMels]);
+    flat = tf.reshape(embed(classifier.embedding, mel), [missing.length, -1]);
+  }
+  if (missing.length < vectors.length) {
+    // Some are known: the computed rows and the known ones, in the batch's order.
+    const size = stats.mean.length;
+    const computed = flat?.dataSync();
+    const rows = new Float32Array(vectors.length * size);
+    let next = 0;
+    vectors.forEach((v, i) => rows.set(known!.get(v) ?? computed!.subarray(size * next, size * ++next), i * size));
+    flat = tf.tensor2d(rows, [vectors.length, size]);
+  }
+  return tf.div(tf.sub(flat!, tf.tensor1d(stats.mean)), tf.tensor1d(stats.std));
 }
 
 /** The network's raw output rows (all its classes) for un-normalized feature vectors. All tensors are freed. */
-export function networkOutputs(classifier: Classifier, vectors: Float32Array[]): Float32Array[] {
+export function networkOutputs(classifier: Classifier, vectors: Float32Array[], known?: KnownVectors): Float32Array[] {
   if (vectors.length === 0) return [];
   const classes = outputClasses(classifier);
-  const outputs = tf.tidy(() => forward(classifier.model, networkInput(classifier, vectors)).output.dataSync() as Float32Array);
+  const outputs = tf.tidy(() => forward(classifier.model, networkInput(classifier, vectors, known)).output.dataSync() as Float32Array);
   return vectors.map((_, i) => outputs.slice(i * classes, (i + 1) * classes));
 }
 
@@ -112,8 +133,8 @@ export function meanOverViews(rows: Float32Array[], clips: Float32Array[][]): Fl
  * Each clip's answer, given as its feature views (Features.views): the mean of the network's outputs over a
  * clip's views, all clips in one batch, split into digits and "unknown" (clipAnswer).
  */
-export function answerClips(classifier: Classifier, clips: Float32Array[][]): ClipAnswer[] {
-  return meanOverViews(networkOutputs(classifier, clips.flat()), clips).map((row) => clipAnswer(classifier, row));
+export function answerClips(classifier: Classifier, clips: Float32Array[][], known?: KnownVectors): ClipAnswer[] {
+  return meanOverViews(networkOutputs(classifier, clips.flat(), known), clips).map((row) => clipAnswer(classifier, row));
 }
 
 /** Probabilities of digits 0-9 for each clip (its feature views): answerClips without "unknown". */

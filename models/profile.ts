@@ -8,7 +8,7 @@
  * Shared by the server and the browser: no file system, no Hono.
  */
 import * as tf from "@tensorflow/tfjs";
-import { argmax, type Classifier, clipAnswer, meanOverViews, networkInput, outputClasses } from "./classifier.ts";
+import { argmax, type Classifier, clipAnswer, type KnownVectors, meanOverViews, networkInput, outputClasses } from "./classifier.ts";
 import { modelId } from "./model_format.ts";
 import { embeddingSize as networkEmbeddingSize, forward } from "./network.ts";
 import { type Batching, inBatches, runSteps, type Steps } from "./steps.ts";
@@ -81,13 +81,13 @@ export function profileSpace(classifier: Classifier): "network" | "vectors" {
 }
 
 /** For each clip (its feature views, un-normalized): the generic answer and its embeddings. Frees every tensor. */
-export function embedClips(classifier: Classifier, clips: Float32Array[][]): Embedded[] {
+export function embedClips(classifier: Classifier, clips: Float32Array[][], known?: KnownVectors): Embedded[] {
   const vectors = clips.flat();
   if (vectors.length === 0) return [];
   const onVectors = profileSpace(classifier) === "vectors";
   // Read outside tf.tidy: it would walk returned typed arrays element by element.
   const tensors = tf.tidy(() => {
-    const input = networkInput(classifier, vectors);
+    const input = networkInput(classifier, vectors, known);
     const { embedding, output } = forward(classifier.model, input);
     return onVectors ? [embedding, output, input] : [embedding, output];
   });

@@ -3,7 +3,7 @@
  * (islands/inference.ts) both call this, so the JSON contract and its rounding are defined once.
  */
 import { extractFeatures, findUtterances, hopSeconds, resample } from "../dsp/index.ts";
-import { answerClips, argmax, type Classifier } from "./classifier.ts";
+import { answerClips, argmax, type Classifier, type KnownVectors } from "./classifier.ts";
 import { applyProfile, DEFAULT_PROFILE_SETTINGS, embedClips, type Profile } from "./profile.ts";
 import { rejectInput, unknownProbability } from "./reject.ts";
 import { modelId } from "./model_format.ts";
@@ -87,11 +87,11 @@ export interface Judgement {
  * from the network's own 11th class, or else from a refusal head beside it (reject.json). The embedding is
  * computed only when a profile or a refusal head needs it.
  */
-export function judgeClips(classifier: Classifier, clips: Float32Array[][], profile?: Profile): Judgement[] {
+export function judgeClips(classifier: Classifier, clips: Float32Array[][], profile?: Profile, known?: KnownVectors): Judgement[] {
   const head = classifier.reject;
-  if (!profile && !head) return answerClips(classifier, clips);
+  if (!profile && !head) return answerClips(classifier, clips, known);
   const settings = classifier.features.profile ?? DEFAULT_PROFILE_SETTINGS;
-  return embedClips(classifier, clips).map((e, i) => ({
+  return embedClips(classifier, clips, known).map((e, i) => ({
     probabilities: profile ? applyProfile(profile, e, settings) : e.probabilities,
     ...(profile ? { generic: e.probabilities } : {}),
     ...(e.unknown !== undefined ? { unknown: e.unknown } : {}),

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
-import { sequenceMel, vectorStepS } from "../dsp/speech_mel.ts";
+import { cropInputSamples, leadSamples, sequenceMel, vectorStepS } from "../dsp/speech_mel.ts";
 import type { SpeechSegment } from "../dsp/speech.ts";
 import type { Steps } from "./steps.ts";
 import { embedVectors, type SpeechEmbedding } from "./embedding.ts";
@@ -203,26 +203,32 @@ function digitMean(rows: Float32Array[], first: number, last: number): Float32Ar
 // ---------------------------------------------------------------------------------------------------------------
 // Splitting utterances
 
+/** Whether an utterance (findUtterances) is long enough to hold two digits said without a pause: splitAboveS. */
+export function mayHoldTwo(spotter: Spotter, utterance: SpeechSegment): boolean {
+  return utterance.endS - utterance.startS > spotter.splitAboveS;
+}
+
 /**
- * An utterance (findUtterances) that may hold more than one digit (longer than splitAboveS), cut where the spotter
- * hears two or more digits in it: halfway between one spotted digit's end and the next one's start. The spotter runs
- * on that utterance's samples alone (its level set on them), so a recording of short, paused digits costs nothing
- * more. Each piece is then judged by the classifier as /predict judges a clip. Returns [segment] when it stays whole.
+ * An utterance cut where the spotter hears two or more digits in it, halfway between one spotted digit's end and the
+ * next one's start; [utterance] when it stays whole. The spotter reads the vectors of the utterance's crop, the 11
+ * the classifier reads (extractFeatures: 1.58 s centred on `speech`, the speech found in the utterance), so an
+ * utterance that stays whole costs no second embedding pass: the classifier is handed the same vectors. Measured on
+ * the six folds' dev strings against a pass over the utterance itself: the same exact strings (models/README.md).
  */
 export function splitUtterance(
   spotter: Spotter,
-  embedding: SpeechEmbedding,
   config: FeatureConfig,
-  samples: Float32Array,
-  segment: SpeechSegment,
+  utterance: SpeechSegment,
+  speech: SpeechSegment,
+  cropVectors: Float32Array,
 ): SpeechSegment[] {
-  if (segment.endS - segment.startS <= spotter.splitAboveS) return [segment];
   const rate = config.sampleRate;
-  const vectors = sequenceVectors(embedding, config, samples.subarray(segment.start, segment.end));
-  const spotted = decodeDigits(spotterPosteriors(spotter, vectors), spotter.decoder, vectorStepS(config));
-  if (spotted.length < 2) return [segment];
-  const cuts = spotted.slice(1).map((d, i) => segment.start + Math.round(((spotted[i].end_s + d.start_s) / 2) * rate));
-  const bounds = [segment.start, ...cuts.map((c) => Math.min(segment.end, Math.max(segment.start, c))), segment.end];
+  const spotted = decodeDigits(spotterPosteriors(spotter, cropVectors), spotter.decoder, vectorStepS(config));
+  if (spotted.length < 2) return [utterance];
+  // Where the crop's vector 0 is centred, in the recording (dsp/speech_mel.ts embeddingCrop centres the crop on the speech).
+  const origin = utterance.start + Math.round((speech.start + speech.end) / 2 - cropInputSamples(config) / 2) + leadSamples(config);
+  const cuts = spotted.slice(1).map((d, i) => origin + Math.round(((spotted[i].end_s + d.start_s) / 2) * rate));
+  const bounds = [utterance.start, ...cuts.map((c) => Math.min(utterance.end, Math.max(utterance.start, c))), utterance.end];
   return bounds.slice(1).flatMap((end, i) => {
     const start = bounds[i];
     return end > start ? [{ start, end, startS: start / rate, endS: end / rate }] : [];

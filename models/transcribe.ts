@@ -4,7 +4,8 @@
  * as /predict recognizes a clip (speech finding, features, the model), in one batch. In loud noise (and with no
  * profile) the spotter alone finds and names the digits instead. Shared by the server and the page's live mode.
  */
-import { extractFeatures, findUtterances, resample, type SpeechSegment } from "../dsp/index.ts";
+import { extractFeatures, type Features, findUtterances, resample, type SpeechSegment } from "../dsp/index.ts";
+import type { FeatureConfig } from "../dsp/config.ts";
 import { levelSpreadDb } from "../dsp/utterances.ts";
 import { AudioError } from "../dsp/errors.ts";
 import { type Classifier, clipAnswer } from "./classifier.ts";
@@ -12,7 +13,8 @@ import type { Profile } from "./profile.ts";
 import { audioSummary, type DecodedInput, judgeClips, type Judgement, type Label, labelFields, round } from "./recognize.ts";
 import { modelId } from "./model_format.ts";
 import { type Batching, inBatches, runSteps, type Steps } from "./steps.ts";
-import { splitUtterance, spotRecording, type Spotter } from "./spotter.ts";
+import { mayHoldTwo, splitUtterance, spotRecording, type Spotter } from "./spotter.ts";
+import { embedVectors } from "./embedding.ts";
 
 export interface Segment {
   /** "0".."9", or "unknown" for an utterance judged not a digit (left out of text and digits). */
@@ -143,35 +145,50 @@ function* heardByClassifier(
   batching: Batching,
 ): Steps<Heard> {
   const { config } = classifier.features;
-  // Two digits said without a pause are one utterance to the energy segmenter: the spotter splits those.
   const { spotter, embedding } = classifier;
-  let found = utterances;
+  // Two digits said without a pause are one utterance to the energy segmenter: the spotter splits those. It reads the
+  // crop's vectors, so an utterance it leaves whole comes with its features and vectors already computed.
+  type Piece = { segment: SpeechSegment; features?: Features; vectors?: Float32Array };
+  const pieces: Piece[] = [];
   let segmentMs = 0;
-  if (spotter && embedding) {
-    found = [];
-    for (const utterance of utterances) {
-      const split = performance.now();
-      found.push(...splitUtterance(spotter, embedding, config, samples, utterance));
-      segmentMs += performance.now() - split;
-      if (batching.stepMs !== undefined) yield;
+  for (const utterance of utterances) {
+    if (!spotter || !embedding || !mayHoldTwo(spotter, utterance)) {
+      pieces.push({ segment: utterance });
+      continue;
     }
+    const split = performance.now();
+    const features = speechFeatures(samples.subarray(utterance.start, utterance.end), config);
+    if (features) {
+      const vectors = embedVectors(embedding, features.values, config.frames);
+      const cut = splitUtterance(spotter, config, utterance, features.speech, vectors);
+      pieces.push(...(cut.length === 1 ? [{ segment: utterance, features, vectors }] : cut.map((segment) => ({ segment }))));
+    }
+    segmentMs += performance.now() - split;
+    if (batching.stepMs !== undefined) yield;
   }
-  const featured = yield* inBatches(found, (segments) =>
-    segments.flatMap((segment) => {
-      try {
-        return [{ segment, views: extractFeatures(samples.subarray(segment.start, segment.end), config).views }];
-      } catch (e) {
-        if (!(e instanceof AudioError && e.code === "no_speech")) throw e;
-        return [];
-      }
+  const featured = yield* inBatches(pieces, (batch) =>
+    batch.flatMap((piece) => {
+      const features = piece.features ?? speechFeatures(samples.subarray(piece.segment.start, piece.segment.end), config);
+      return features ? [{ ...piece, features }] : [];
     }), batching);
-  const kept: { segment: SpeechSegment; views: Float32Array[] }[] = featured.results;
+  const kept = featured.results;
   if (kept.length > 0) yield;
-  const judged = yield* inBatches(kept, (batch) => judgeClips(classifier, batch.map((k) => k.views), profile), batching);
+  const known = new Map(kept.flatMap((k) => (k.vectors ? [[k.features.views[0], k.vectors] as const] : [])));
+  const judged = yield* inBatches(kept, (batch) => judgeClips(classifier, batch.map((k) => k.features.views), profile, known), batching);
   return {
     pieces: kept.map(({ segment }, i) => ({ startS: segment.startS, endS: segment.endS, judgement: judged.results[i] })),
     segmentMs,
     featuresMs: featured.ms,
     inferenceMs: judged.ms,
   };
+}
+
+/** A piece's features as /predict computes a clip's, or undefined when it holds no speech to judge. */
+function speechFeatures(piece: Float32Array, config: FeatureConfig): Features | undefined {
+  try {
+    return extractFeatures(piece, config);
+  } catch (e) {
+    if (e instanceof AudioError && e.code === "no_speech") return undefined;
+    throw e;
+  }
 }

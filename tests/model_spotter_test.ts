@@ -7,13 +7,15 @@ import assert from "node:assert/strict";
 import { DEFAULT_SPEECH } from "../dsp/config.ts";
 import { seededRandom } from "../dsp/random.ts";
 import { leadSamples, loudestRms } from "../dsp/speech_mel.ts";
-import { decodeDigits, NOTHING, smoothPosteriors, splitUtterance, spotterFrom, vectorsInChunks } from "../models/spotter.ts";
+import { decodeDigits, mayHoldTwo, NOTHING, smoothPosteriors, spotterFrom, vectorsInChunks } from "../models/spotter.ts";
 import { initTf, tf } from "../models/tfjs.ts";
 import { loadClassifier } from "../models/files.ts";
 import { transcribe, type Transcription } from "../models/transcribe.ts";
+import { judgeClips } from "../models/recognize.ts";
 import { embedClips, makeProfile } from "../models/profile.ts";
 import { embedVectors } from "../models/embedding.ts";
 import { extractFeatures } from "../dsp/features.ts";
+import { featuresFromAudio } from "../dsp/index.ts";
 import { addNoise, whiteNoise } from "../dsp/augment.ts";
 import { sequenceMel } from "../dsp/speech_mel.ts";
 import { findSpeech } from "../dsp/speech.ts";
@@ -157,12 +159,11 @@ Deno.test("spotterFrom: a spotter.json that does not fit its head is refused at 
   model.dispose();
 });
 
-Deno.test("splitUtterance: an utterance no longer than splitAboveS is left whole without running the spotter", () => {
-  const segment = { start: 100, end: 4100, startS: 100 / 8000, endS: 4100 / 8000 };
-  // A spotter whose head would throw if called: the length alone decides.
-  const spotter = { splitAboveS: 0.5 } as Parameters<typeof splitUtterance>[0];
-  const config = { sampleRate: 8000 } as Parameters<typeof splitUtterance>[2];
-  assert.deepEqual(splitUtterance(spotter, {} as Parameters<typeof splitUtterance>[1], config, new Float32Array(8000), segment), [segment]);
+Deno.test("mayHoldTwo: only an utterance longer than splitAboveS goes to the spotter", () => {
+  const spotter = { splitAboveS: 0.6 } as Parameters<typeof mayHoldTwo>[0];
+  const utterance = (seconds: number) => ({ start: 0, end: Math.round(seconds * 8000), startS: 0, endS: seconds });
+  assert.equal(mayHoldTwo(spotter, utterance(0.6)), false);
+  assert.equal(mayHoldTwo(spotter, utterance(0.61)), true);
 });
 
 Deno.test({
@@ -262,6 +263,33 @@ Deno.test({
     const taught = transcribe(classifier, audio(noisy), 0, profile);
     assert.equal(taught.profile, true);
     assert.deepEqual(answer(taught), answer(transcribe(neverAlone, audio(noisy), 0, profile)));
+    classifier.model.dispose();
+  },
+});
+
+Deno.test({
+  name: "judgeClips: a clip whose embedding vectors are handed in is answered as if they were computed, with or without a profile",
+  sanitizeResources: false,
+  fn: async () => {
+    await initTf();
+    const classifier = await loadClassifier("models/embed");
+    const { config } = classifier.features;
+    const clips = ["4_real-fsdd-nicolas.wav", "6_real-audiomnist-56-woman.wav", "8_real-fsdd-lucas.wav"].map((n) => {
+      const { samples, sampleRate } = readWav(Deno.readFileSync(`static/examples/${n}`));
+      return featuresFromAudio(samples, sampleRate, config);
+    });
+    const views = clips.map((f) => f.views);
+    // The middle clip's vectors are known; the others are computed in the same batch.
+    const known = new Map([[clips[1].views[0], embedVectors(classifier.embedding!, clips[1].values, config.frames)]]);
+    const embedded = embedClips(classifier, views);
+    const profile = makeProfile("embed", embedded.map((e, i) => ({ digit: [4, 6, 8][i], voice: e.voice })));
+    const before = tf.memory().numTensors;
+    for (const p of [undefined, profile]) {
+      const plain = judgeClips(classifier, views, p);
+      const handed = judgeClips(classifier, views, p, known);
+      handed.forEach((j, i) => j.probabilities.forEach((v, d) => assert.ok(Math.abs(v - plain[i].probabilities[d]) < 1e-5, `clip ${i}`)));
+    }
+    assert.equal(tf.memory().numTensors, before, "no tensor left behind");
     classifier.model.dispose();
   },
 });

@@ -14,9 +14,9 @@
  *
  * Measured 2026-12-03 (200 sequences per FSDD speaker + 400 of synthetic voices, context 5, 12 epochs, about 60 s of
  * training a fold on 2 shared cores; 100 strings per speaker and condition; mean of the six folds, exact strings:
- * spotter alone / transcribe served (splitting above 0.6 s, alone below 25 dB of level spread) / energy segments only):
- * joined with pauses 25-30 dB 84.0 / 87.8 / 88.2%, 10-12 dB 71.7 / 71.7 / 52.3%, run-together pairs 78.0 / 75.7 /
- * 44.2%. Decoder {smooth 3, threshold 0.2, minRun 3, minGap 1, peak 0}, chosen on george's dev strings (a grid pick
+ * spotter alone / transcribe served (splitting above 0.6 s from the crop's vectors, alone below 25 dB of level spread) /
+ * energy segments only): joined with pauses 25-30 dB 84.0 / 88.0 / 88.2%, 10-12 dB 71.7 / 71.7 / 52.3%, run-together
+ * pairs 78.0 / 76.8 / 44.2%. Decoder {smooth 3, threshold 0.2, minRun 3, minGap 1, peak 0}, chosen on george's dev strings (a grid pick
  * with peak 0.5 dropped nicolas's less confident digits: the choice is brittle); splitAboveS and aloneBelowDb chosen on
  * the six folds' dev strings (models/README.md).
  */
