@@ -51,9 +51,7 @@ export function findUtterances(
 ): SpeechSegment[] {
   const samples = removeDc(clip);
   if (samples.length === 0) throw new AudioError("no_speech", "the audio holds no samples");
-  const frameLength = Math.max(1, Math.round(speech.frameS * sampleRate));
-  const hop = Math.max(1, Math.round(speech.hopS * sampleRate));
-  const levels = frameLevelsDb(highPass(samples, sampleRate, config.highPassHz).samples, frameLength, hop);
+  const { levels, frameLength, hop } = highPassedLevels(samples, sampleRate, speech, config);
   const peak = levels.reduce((a, b) => Math.max(a, b), -Infinity);
   if (peak < speech.minPeakDbfs) {
     throw new AudioError("no_speech", `no speech found: the audio is silent (loudest ${peak.toFixed(0)} dBFS)`);
@@ -155,9 +153,14 @@ export function levelSpreadDb(
 ): number {
   const samples = removeDc(clip);
   if (samples.length === 0) return 0;
-  const frameLength = Math.max(1, Math.round(speech.frameS * sampleRate));
-  const hop = Math.max(1, Math.round(speech.hopS * sampleRate));
-  const sorted = frameLevelsDb(highPass(samples, sampleRate, config.highPassHz).samples, frameLength, hop).sort();
+  const sorted = highPassedLevels(samples, sampleRate, speech, config).levels.sort();
   const at = (q: number) => sorted[Math.floor(q * (sorted.length - 1))];
   return at(0.95) - at(0.05);
+}
+
+/** Frame levels in dBFS of DC-free samples after the utterance high-pass, with the frame length and hop (samples). */
+function highPassedLevels(samples: Float32Array, sampleRate: number, speech: SpeechConfig, config: UtteranceConfig) {
+  const frameLength = Math.max(1, Math.round(speech.frameS * sampleRate));
+  const hop = Math.max(1, Math.round(speech.hopS * sampleRate));
+  return { levels: frameLevelsDb(highPass(samples, sampleRate, config.highPassHz).samples, frameLength, hop), frameLength, hop };
 }

@@ -10,6 +10,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
+/** Values in one vector of Google's speech_embedding (its graph's outputSize). */
+export const EMBEDDING_SIZE = 96;
+
 export interface EmbeddingGraph {
   format: string;
   input: { bands: number; windowFrames: number; stepFrames: number };

@@ -11,21 +11,13 @@ import type { FeatureConfig, FeatureStats } from "../dsp/config.ts";
 import { cropInputSamples, leadSamples, sequenceMel, vectorStepS } from "../dsp/speech_mel.ts";
 import type { SpeechSegment } from "../dsp/speech.ts";
 import type { Steps } from "./steps.ts";
-import { embedVectors, type SpeechEmbedding } from "./embedding.ts";
-
-/** Values in one vector of the speech embedding. */
-export const EMBEDDING_SIZE = 96;
+import { EMBEDDING_SIZE, embedVectors, type SpeechEmbedding } from "./embedding.ts";
 
 /** The "nothing is being said here" class, after the ten digits. */
 export const NOTHING = 10;
 export const CLASSES = 11;
 
-/** The vectors of a whole recording, flat [V * 96], in one embed() pass. */
-export function sequenceVectors(embedding: SpeechEmbedding, config: FeatureConfig, samples: Float32Array): Float32Array {
-  const mel = sequenceMel(samples, config);
-  return embedVectors(embedding, mel.data, mel.frames);
-}
-
+/** Each vector's 96 values less the training vectors' mean, over their deviation. */
 export function normalizedVectors(vectors: Float32Array, stats: FeatureStats): Float32Array {
   const out = new Float32Array(vectors.length);
   for (let i = 0; i < out.length; i++) out[i] = (vectors[i] - stats.mean[i % EMBEDDING_SIZE]) / stats.std[i % EMBEDDING_SIZE];

@@ -34,6 +34,11 @@ function posteriors(pattern: string, p = 0.9): Float32Array[] {
 
 const exact = { smooth: 1, threshold: 0.5, minRun: 2, minGap: 2, peak: 0 };
 
+/** FSDD takes' samples (8 kHz, as FSDD records them). */
+async function fsddTakes(names: string[]): Promise<Float32Array[]> {
+  return await Promise.all(names.map(async (n) => readWav(await Deno.readFile(clipPath(n))).samples));
+}
+
 Deno.test("frameLabels: a vector is the digit whose speech holds its centre, else nothing", () => {
   const words = [{ digit: 4, startS: 0.1, endS: 0.35 }, { digit: 7, startS: 0.5, endS: 0.6 }];
   // Centres 0, 0.08, 0.16, 0.24, 0.32, 0.40, 0.48, 0.56, 0.64.
@@ -180,11 +185,10 @@ Deno.test({
     const pairs = [[4, 2], [0, 7], [9, 1], [3, 6], [8, 5]];
     const heard = { spotter: 0, energy: 0 };
     for (const [take, [a, b]] of pairs.entries()) {
-      const speech = await Promise.all([a, b].map(async (digit) => {
-        const { samples, sampleRate } = readWav(await Deno.readFile(clipPath(`${digit}_yweweler_${take}.wav`)));
-        const cut = findSpeech(samples, sampleRate, { ...DEFAULT_SPEECH, padS: 0 });
+      const speech = (await fsddTakes([`${a}_yweweler_${take}.wav`, `${b}_yweweler_${take}.wav`])).map((samples) => {
+        const cut = findSpeech(samples, 8000, { ...DEFAULT_SPEECH, padS: 0 });
         return samples.slice(cut.start, cut.end);
-      }));
+      });
       const joined = new Float32Array(4000 + speech[0].length + speech[1].length + 4000);
       joined.set(speech[0], 4000);
       joined.set(speech[1], 4000 + speech[0].length);
@@ -208,12 +212,7 @@ Deno.test({
     await initTf();
     const classifier = await loadClassifier("models/embed");
     const { config } = classifier.features;
-    const samples = Float32Array.from(
-      (await Promise.all(
-        ["4_theo_1.wav", "2_theo_1.wav", "0_theo_1.wav"].map(async (n) => readWav(await Deno.readFile(clipPath(n))).samples),
-      ))
-        .flatMap((s) => [...s]),
-    );
+    const samples = Float32Array.from((await fsddTakes(["4_theo_1.wav", "2_theo_1.wav", "0_theo_1.wav"])).flatMap((s) => [...s]));
     const mel = sequenceMel(samples, config);
     const whole = embedVectors(classifier.embedding!, mel.data, mel.frames);
     const steps = vectorsInChunks(classifier.embedding!, mel, config, 7);
@@ -237,9 +236,7 @@ Deno.test({
     const classifier = await loadClassifier("models/embed");
     assert.equal(classifier.spotter?.aloneBelowDb, 25);
     const neverAlone = { ...classifier, spotter: { ...classifier.spotter!, aloneBelowDb: undefined } };
-    const takes = await Promise.all(
-      ["7_theo_3.wav", "1_theo_3.wav", "5_theo_3.wav"].map(async (n) => readWav(await Deno.readFile(clipPath(n))).samples),
-    );
+    const takes = await fsddTakes(["7_theo_3.wav", "1_theo_3.wav", "5_theo_3.wav"]);
     const clean = Float32Array.from(takes.flatMap((s) => [...s, ...new Float32Array(3200)]));
     const noisy = addNoise(clean, whiteNoise(clean.length, seededRandom(4)), 10);
     const audio = (samples: Float32Array) => ({ samples, sampleRate: 8000, format: "wav", channels: 1 });

@@ -11,7 +11,7 @@ import { AudioError } from "../../dsp/errors.ts";
 import type { FeatureConfig, FeatureStats } from "../../dsp/config.ts";
 import { computeStats, extractFeatures, normalize, tieStatsOverTime } from "../../dsp/features.ts";
 import { type Random, seededRandom, shuffle } from "../../dsp/random.ts";
-import { embed, type SpeechEmbedding } from "../embedding.ts";
+import { embed, EMBEDDING_SIZE, type SpeechEmbedding } from "../embedding.ts";
 import { sha256Hex } from "../files.ts";
 import { registerConvBackprop } from "./conv_backprop.ts";
 
@@ -52,7 +52,8 @@ export const DEFAULT_HEAD: HeadOptions = {
   nonDigitBalance: 0,
 };
 
-export const EMBEDDING_SIZE = 96;
+/** The speech embedding's vector size, for the lab modules that import it from here. */
+export { EMBEDDING_SIZE };
 
 /** Vectors per clip for a config: one per window of the crop. */
 export function vectorsPerClip(config: FeatureConfig): number {

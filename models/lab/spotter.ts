@@ -27,7 +27,7 @@ import { addNoise, changeSpeed, meanSquare, pinkNoise, whiteNoise } from "../../
 import { extractFeatures } from "../../dsp/features.ts";
 import { type Random, seededRandom, uniform } from "../../dsp/random.ts";
 import { findSpeech } from "../../dsp/speech.ts";
-import { cropInputSamples, leadSamples, vectorStepS } from "../../dsp/speech_mel.ts";
+import { cropInputSamples, leadSamples, sequenceMel, vectorStepS } from "../../dsp/speech_mel.ts";
 import { embedVectors, type SpeechEmbedding } from "../embedding.ts";
 import {
   CLASSES,
@@ -36,7 +36,6 @@ import {
   DEFAULT_DECODER,
   normalizedVectors,
   NOTHING,
-  sequenceVectors,
   type Spotter,
   type SpotterFile,
   type SpotterHead,
@@ -191,6 +190,12 @@ export function frameLabels(words: SpokenDigit[], vectors: number, stepS = 0.08,
 
 // ---------------------------------------------------------------------------------------------------------------
 // The embedding's front end over a whole recording
+
+/** The vectors of a whole recording, flat [V * 96], in one embed() pass (the served spotter embeds in chunks). */
+export function sequenceVectors(embedding: SpeechEmbedding, config: FeatureConfig, samples: Float32Array): Float32Array {
+  const mel = sequenceMel(samples, config);
+  return embedVectors(embedding, mel.data, mel.frames);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Datasets of vectors, cached
