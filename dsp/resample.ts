@@ -171,3 +171,60 @@ function resampleInterpolated(samples: Float32Array, out: Float32Array, { up, do
     out[i] = acc;
   }
 }
+
+/** A resampler fed in pieces: resample() of everything pushed so far, output by output, as soon as each is final. */
+export interface StreamResampler {
+  /** The outputs that `samples` (the next input) completes; the same numbers resample() gives the whole input. */
+  push(samples: Float32Array): Float32Array;
+}
+
+/**
+ * resample() for a stream (live listening): output i is final once the input reaches its last tap, base + half, so
+ * each push returns the outputs it completes and keeps the `2 * half` inputs the next ones still need. Inputs
+ * before the first count as zero, as in resample(); the stream never ends, so there is no zero padding after it.
+ */
+export function createStreamResampler(fromRate: number, toRate: number): StreamResampler {
+  if (fromRate === toRate) return { push: (samples) => samples.slice() };
+  const filter = filterFor(fromRate, toRate);
+  const { up, down, half, taps, exact } = filter;
+  const width = 2 * half + 1;
+  let kept = new Float32Array(0);
+  /** Absolute index of kept[0]. */
+  let keptFrom = 0;
+  let next = 0;
+  return {
+    push(samples) {
+      const input = new Float32Array(kept.length + samples.length);
+      input.set(kept);
+      input.set(samples, kept.length);
+      const total = keptFrom + input.length;
+      const out: number[] = [];
+      for (;; next++) {
+        const position = next * down;
+        const base = Math.floor(position / up);
+        if (base + half >= total) break;
+        const lo = Math.max(base - half, 0);
+        let acc = 0;
+        if (exact) {
+          const row = (position - base * up) * width + half - base;
+          for (let j = lo; j <= base + half; j++) acc += input[j - keptFrom] * taps[row + j];
+        } else {
+          const phase = ((position - base * up) / up) * INTERPOLATED_PHASES;
+          const r = Math.floor(phase);
+          const w = phase - r;
+          const row = r * width + half - base;
+          for (let j = lo; j <= base + half; j++) {
+            const a = taps[row + j];
+            acc += input[j - keptFrom] * (a + w * (taps[row + width + j] - a));
+          }
+        }
+        out.push(acc);
+      }
+      // What the next output reaches back to: base - half of the output `next`.
+      const needFrom = Math.max(0, Math.floor((next * down) / up) - half);
+      kept = input.slice(Math.min(input.length, Math.max(0, needFrom - keptFrom)));
+      keptFrom = Math.max(keptFrom, Math.min(total, needFrom));
+      return Float32Array.from(out);
+    },
+  };
+}

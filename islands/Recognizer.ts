@@ -9,8 +9,10 @@ import { plainWords, type Prediction, predictOnServer, transcribeOnServer, type 
 import { ProbabilityBars, SpectrogramCanvas, WaveformCanvas } from "./charts.ts";
 import { MAX_RECORDING_S, type Recording, samplesForDisplay, startRecording } from "./recorder.ts";
 import { DIGIT_WORDS, TeachPanel } from "./Teach.ts";
-import { type Listening, MAX_LIVE_S, startListening } from "./live.ts";
-import { DEFAULT_ENDPOINTER } from "../dsp/endpointer.ts";
+import { type Listening, MAX_LIVE_S, startListening, startStreaming } from "./live.ts";
+import { type LiveSpotting, type SpottedLive, startLiveSpotting } from "./live_spotting.ts";
+import { createEndpointer, DEFAULT_ENDPOINTER, type Endpointer, type StreamUtterance } from "../dsp/endpointer.ts";
+import { encodeWav16 } from "../dsp/wav.ts";
 import type { StoredProfile } from "./profile_store.ts";
 import { argmax } from "../models/model_format.ts";
 
@@ -45,6 +47,8 @@ export interface ModelChoice {
   rejectHead: boolean;
   /** Whether its folder has a digit spotter (spotter/) that splits digits said without a pause in strings. */
   spotter: boolean;
+  /** Whether it has a live spotter (spotter_live/): live mode then hears digits as they are said, in the page. */
+  liveSpotter: boolean;
 }
 
 export interface RecognizerProps {
@@ -54,6 +58,15 @@ export interface RecognizerProps {
 }
 
 type Inference = typeof import("./inference.ts");
+
+/** A digit live mode has shown: `endS` where its word ended in the stream; provisional until its utterance's answer. */
+interface LiveHeard {
+  label: string;
+  confidence: number;
+  latencyMs: number;
+  endS: number;
+  provisional?: boolean;
+}
 // A computed URL keeps the bundler from inlining tfjs into the page's main bundle.
 const INFERENCE_BUNDLE = ["/static", "build", "inference.js"].join("/");
 
@@ -87,7 +100,9 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   /** Live mode: listening continuously, and the digits heard so far with their latency. */
   const [live, setLive] = useState(false);
   const [listening, setListening] = useState<Listening | null>(null);
-  const [heardLive, setHeardLive] = useState<{ label: string; confidence: number; latencyMs: number }[]>([]);
+  const [heardLive, setHeardLive] = useState<LiveHeard[]>([]);
+  /** How live mode hears: the spotter as audio arrives (then each utterance's final answer), or per utterance only. */
+  const [liveWay, setLiveWay] = useState<"spotter" | "pauses">("pauses");
   const [liveNote, setLiveNote] = useState<string | null>(null);
   const activeProfile = useProfile && profile?.model === model.id ? profile.profile : undefined;
 
@@ -203,13 +218,19 @@ export function Recognizer({ examples, models }: RecognizerProps) {
     }
   };
 
-  /** Each utterance is transcribed as it ends, in arrival order (one at a time keeps the transcript in order). */
+  /**
+   * With a live spotter and no taught voice: the spotter runs in the page on the microphone's chunks and each digit
+   * appears once it is final, with no wait for silence. Otherwise (or when the page's engine cannot start) each
+   * utterance is transcribed as it ends, in arrival order (one at a time keeps the transcript in order).
+   */
   const toggleListening = async () => {
     if (listening) return listening.stop();
     if (busy) return;
     clear();
     setHeardLive([]);
     setLiveNote(null);
+    setLiveWay("pauses");
+    if (model.liveSpotter) return await listenBySpotting();
     let queue = Promise.resolve();
     const started = performance.now();
     const ticker = setInterval(() => setRecordedS((performance.now() - started) / 1000), 100);
@@ -222,7 +243,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
               ? await (await import(INFERENCE_BUNDLE) as Inference).transcribeInBrowser(wav, model, activeProfile, setStatus)
               : await transcribeOnServer(wav, model.name, activeProfile);
             const latencyMs = performance.now() - wordEndedAt;
-            const heard = t.segments.map((s) => ({ label: s.label, confidence: s.confidence, latencyMs }));
+            const heard = t.segments.map((s) => ({ label: s.label, confidence: s.confidence, latencyMs, endS: 0 }));
             setHeardLive((list) => [...list, ...heard]);
           } catch (e) {
             setLiveNote(plainWords(e));
@@ -234,6 +255,92 @@ export function Recognizer({ examples, models }: RecognizerProps) {
     } catch (e) {
       setError(`The microphone could not be used: ${(e as Error).message}`);
     } finally {
+      clearInterval(ticker);
+      setRecordedS(0);
+      setListening(null);
+    }
+  };
+
+  /**
+   * Live mode on the spotter: each digit is shown (provisionally) as soon as the spotter in the page confirms it,
+   * with no wait for silence. The endpointer runs on the same audio; when an utterance ends it is transcribed as in
+   * the other way (server or page, the taught voice too), and that final answer replaces the provisional digits of
+   * its stretch. A digit's latency is when the right digit was first on screen: the provisional one's when the final
+   * answer agreed with it, else the final answer's.
+   */
+  const listenBySpotting = async () => {
+    setLiveWay("spotter");
+    const started = performance.now();
+    const ticker = setInterval(() => setRecordedS((performance.now() - started) / 1000), 100);
+    // Made at the first chunk: the microphone's rate is known then.
+    let endpointer: Endpointer | undefined;
+    let lastPushAt = performance.now();
+    let queue = Promise.resolve();
+    const showProvisional = (digits: SpottedLive[]) => {
+      const now = performance.now();
+      const heard = digits.map((d): LiveHeard => ({
+        label: String(d.digit),
+        confidence: d.confidence,
+        latencyMs: now - d.wordEndedAt,
+        endS: d.end_s,
+        provisional: true,
+      }));
+      setHeardLive((list) => [...list, ...heard].sort((a, b) => a.endS - b.endS));
+    };
+    const finalize = (u: StreamUtterance, wav: Blob, wordEndedAt: number) => {
+      queue = queue.then(async () => {
+        try {
+          const t = inBrowser
+            ? await (await import(INFERENCE_BUNDLE) as Inference).transcribeInBrowser(wav, model, activeProfile, setStatus)
+            : await transcribeOnServer(wav, model.name, activeProfile);
+          const now = performance.now();
+          setHeardLive((list) => {
+            // The spotter places a word's end within ~0.1 s; the utterance holds 0.1 s of padding either side.
+            const mine = (h: LiveHeard) => h.provisional && h.endS >= u.startS - 0.05 && h.endS <= u.endS + 0.3;
+            const provisional = list.filter(mine);
+            const final = t.segments.map((seg, k): LiveHeard => {
+              const agreed = provisional.length === t.segments.length && provisional[k].label === seg.label;
+              return {
+                label: seg.label,
+                confidence: seg.confidence,
+                latencyMs: agreed ? provisional[k].latencyMs : now - wordEndedAt,
+                endS: u.startS + seg.end_s,
+              };
+            });
+            return [...list.filter((h) => !mine(h)), ...final].sort((a, b) => a.endS - b.endS);
+          });
+        } catch (e) {
+          setLiveNote(plainWords(e));
+        }
+      });
+    };
+    let spotting: LiveSpotting | null = null;
+    let session: Listening | undefined;
+    try {
+      setStatus("Starting the live spotter…");
+      spotting = await startLiveSpotting(model.name, showProvisional, (message) => setLiveNote(message)).catch((e) => {
+        setLiveNote(`The live spotter could not start in this browser (${plainWords(e)}); each digit waits for a pause.`);
+        return null;
+      });
+      setStatus(null);
+      session = await startStreaming((chunk, sampleRate, pushedAt) => {
+        lastPushAt = pushedAt;
+        endpointer ??= createEndpointer(sampleRate);
+        for (const u of endpointer.push(chunk)) {
+          const wordEndedAt = pushedAt - (endpointer.positionS - u.speechEndS) * 1000;
+          finalize(u, new Blob([encodeWav16(u.samples, sampleRate)], { type: "audio/wav" }), wordEndedAt);
+        }
+        // A copy moves to the worker: the endpointer may keep the chunk for the utterance it is gathering.
+        spotting?.push(chunk.slice(), sampleRate, pushedAt);
+      }, setLevel);
+      setListening(session);
+      await session.done;
+      await spotting?.flush(lastPushAt);
+      await queue;
+    } catch (e) {
+      setError(`The microphone could not be used: ${(e as Error).message}`);
+    } finally {
+      spotting?.stop();
       clearInterval(ticker);
       setRecordedS(0);
       setListening(null);
@@ -316,11 +423,21 @@ export function Recognizer({ examples, models }: RecognizerProps) {
               !listening && !recording &&
               setLive((e.target as HTMLInputElement).checked)} /> Live: listen continuously, each digit as you say it</label>
             <p class="hint">${live
-              ? `Say digits with a short pause between them; each appears as soon as you stop. Stops after ${MAX_LIVE_S} s.`
+              ? (model.liveSpotter
+                ? `Say digits, with or without pauses: each appears as you say it (grey: the spotter in this page), then is confirmed when you pause. Stops after ${MAX_LIVE_S} s.`
+                : `Say digits with a short pause between them; each appears as soon as you stop. Stops after ${MAX_LIVE_S} s.`)
               : `Say one digit, or a few in a row. Recording stops by itself after ${MAX_RECORDING_S} s.`}</p>
             ${live && (heardLive.length > 0 || listening) &&
               html`<div class="live-transcript" data-testid="live-transcript" aria-live="polite">
-              <div class="digits">${heardLive.filter((h) => h.label !== "unknown").map((h) => h.label).join("") || "…"}</div>
+              <div class="digits">${
+                heardLive.some((h) => h.label !== "unknown")
+                  ? heardLive.filter((h) => h.label !== "unknown").map((h) =>
+                    html`<span class=${h.provisional ? "provisional" : "final"} title=${
+                      h.provisional ? "heard by the spotter; the final answer comes when you pause" : "final"
+                    }>${h.label}</span>`
+                  )
+                  : "…"
+              }</div>
               ${
                 heardLive.length > 0 && html`
                   <p
@@ -331,7 +448,9 @@ export function Recognizer({ examples, models }: RecognizerProps) {
                         heardLive[heardLive.length - 1].latencyMs,
                       )} ms after the word ended (median ${Math.round(
                         [...heardLive].map((h) => h.latencyMs).sort((a, b) => a - b)[Math.floor(heardLive.length / 2)],
-                      )} ms; includes the ${DEFAULT_ENDPOINTER.hangoverS * 1000} ms of silence that marks a word's end).</p>
+                      )} ms; ${liveWay === "spotter"
+                      ? "the spotter in this page, no wait for silence; grey digits are its provisional ones"
+                      : `includes the ${DEFAULT_ENDPOINTER.hangoverS * 1000} ms of silence that marks a word's end`}).</p>
                 `
               }
               ${liveNote && html`<p class="note">${liveNote}</p>`}

@@ -1,12 +1,13 @@
 /**
  * Bundles the islands for the browser into static/build/: islands.js (the page's only script: Preact,
- * the Recognizer) and inference.js (tfjs + WebGPU/WebGL/WASM + dsp/, loaded only for in-browser
- * inference), plus the tfjs WASM binaries. Run by `deno task build`, which `deno task start` runs first.
+ * the Recognizer), inference.js (tfjs + WebGPU/WebGL/WASM + dsp/, loaded only for in-browser
+ * inference), live_worker.js (live mode's spotter: tfjs on WASM in a Web Worker), plus the tfjs WASM binaries. Run by `deno task build`, which `deno task start` runs first.
  */
 const OUT = "static/build";
 const OUTPUTS = [
   "islands.js",
   "inference.js",
+  "live_worker.js",
   "tfjs-backend-wasm.wasm",
   "tfjs-backend-wasm-simd.wasm",
   "swagger/swagger-ui-bundle.js",
@@ -26,6 +27,7 @@ const SOURCES = [
   "models/profile.ts",
   "models/reject.ts",
   "models/spotter.ts",
+  "models/spotter_stream.ts",
   "routes/contract.ts",
   "deno.json",
   "deno.lock",
@@ -64,6 +66,7 @@ async function bundle(entry: string, output: string) {
 // One after the other: in a fresh DENO_DIR each `deno bundle` unpacks esbuild, and two at once race on it.
 await bundle("islands/client.ts", "islands.js");
 await bundle("islands/inference.ts", "inference.js");
+await bundle("islands/live_worker.ts", "live_worker.js");
 
 // setWasmPaths("/static/build/") makes the WASM backend fetch these; copy them from the npm package.
 const wasmDir = new URL(import.meta.resolve("@tensorflow/tfjs-backend-wasm")).pathname.replace(/dist\/.*$/, "dist");
@@ -75,6 +78,6 @@ const swaggerDir = new URL(import.meta.resolve("swagger-ui-dist")).pathname.repl
 await Deno.mkdir(`${OUT}/swagger`, { recursive: true });
 for (const name of ["swagger-ui-bundle.js", "swagger-ui.css"]) await Deno.copyFile(`${swaggerDir}/${name}`, `${OUT}/swagger/${name}`);
 
-for (const f of ["islands.js", "inference.js"]) {
+for (const f of ["islands.js", "inference.js", "live_worker.js"]) {
   console.log(`${OUT}/${f}: ${((await Deno.stat(`${OUT}/${f}`)).size / 1024).toFixed(0)} KiB`);
 }

@@ -65,12 +65,7 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
       // The "not a digit" head, when the model has one.
       choice.rejectHead ? fetch(`/models/${name}/reject.json`).then((r) => r.json()) : null,
       // The digit spotter that splits strings said without a pause, when the model has one.
-      choice.spotter
-        ? Promise.all([
-          tf.loadLayersModel(`/models/${name}/spotter/model.json`),
-          fetch(`/models/${name}/spotter/spotter.json`).then((r) => r.json() as Promise<SpotterFile>),
-        ])
-        : null,
+      choice.spotter ? loadSpotter(`/models/${name}/spotter`) : null,
     ]);
     prepareNetwork(model);
     const classifier: Classifier = { model, features, identity: { name, version } };
@@ -84,6 +79,13 @@ export function loadModel(choice: ModelChoice, progress: Progress = () => {}): P
   });
   loaded.set(modelId, loading);
   return loading;
+}
+
+function loadSpotter(folder: string) {
+  return Promise.all([
+    tf.loadLayersModel(`${folder}/model.json`),
+    fetch(`${folder}/spotter.json`).then((r) => r.json() as Promise<SpotterFile>),
+  ]);
 }
 
 /** The speech embedding a model sits on, from /models/<folder>/ (graph.json, weights.bin), once per page. */

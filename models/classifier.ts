@@ -22,6 +22,8 @@ export interface Classifier {
   embedding?: SpeechEmbedding;
   /** The digit spotter on the embedding's vectors (spotter/), for strings (models/transcribe.ts); absent: energy segments only. */
   spotter?: Spotter;
+  /** The live head (spotter_live/, front end "stream"), for listening to a stream (models/spotter_stream.ts). */
+  liveSpotter?: Spotter;
 }
 
 /** Outputs of the network: 10 (the digits) or 11 (the digits and "not a digit", class 10, trained in). */

@@ -134,8 +134,11 @@ export async function saveSpotter(dir: string, model: tf.LayersModel, file: Spot
   await Deno.writeTextFile(`${dir}/spotter.json`, JSON.stringify(file, null, 1) + "\n");
 }
 
-/** The spotter in `dir`, or undefined when there is none. A broken one is an error: it was meant to be served. */
-export async function loadSpotter(dir: string): Promise<Spotter | undefined> {
+/**
+ * The spotter in `dir`, or undefined when there is none. A broken one is an error: it was meant to be served; so is
+ * one that reads another front end than `frontEnd` (a live head in spotter/ would be fed whole recordings).
+ */
+export async function loadSpotter(dir: string, frontEnd: "sequence" | "stream" = "sequence"): Promise<Spotter | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/spotter.json`);
@@ -143,7 +146,9 @@ export async function loadSpotter(dir: string): Promise<Spotter | undefined> {
     return undefined;
   }
   const { model } = await readLayersModel(dir);
-  return spotterFrom(model, JSON.parse(text) as SpotterFile);
+  const spotter = spotterFrom(model, JSON.parse(text) as SpotterFile);
+  if ((spotter.frontEnd ?? "sequence") !== frontEnd) throw new Error(`${dir}: a spotter for the ${frontEnd} front end was expected`);
+  return spotter;
 }
 
 /** Reads a model folder written by saveModelFolder (or any tfjs layers model with a features.json beside it). */
@@ -156,7 +161,16 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   const embedding = features.config.embedding ? await loadSpeechEmbedding(embeddingDir(dir, features.config.embedding.model)) : undefined;
   // The spotter reads the embedding's vectors: only a model on the embedding can have one.
   const spotter = embedding ? await loadSpotter(`${dir}/spotter`) : undefined;
-  const classifier: Classifier = { model, features, identity, ...(embedding ? { embedding } : {}), ...(spotter ? { spotter } : {}) };
+  // The live head (spotter_live/): the page's live mode runs it on the microphone (models/spotter_stream.ts).
+  const liveSpotter = embedding ? await loadSpotter(`${dir}/spotter_live`, "stream") : undefined;
+  const classifier: Classifier = {
+    model,
+    features,
+    identity,
+    ...(embedding ? { embedding } : {}),
+    ...(spotter ? { spotter } : {}),
+    ...(liveSpotter ? { liveSpotter } : {}),
+  };
   const reject = await readRejectHead(dir, classifier);
   return reject ? { ...classifier, reject } : classifier;
 }

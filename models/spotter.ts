@@ -24,26 +24,59 @@ export function normalizedVectors(vectors: Float32Array, stats: FeatureStats): F
   return out;
 }
 
-/** The window of `context` vectors centred on vector j, edges repeated (both ends of a recording are silence). */
-export function writeWindow(out: Float32Array, at: number, normalized: Float32Array, j: number, context: number): void {
+/** Vectors after the one labelled that a head of `context` vectors sees when none is said: the centred window's. */
+export function centredLookahead(context: number): number {
+  return (context - 1) / 2;
+}
+
+/**
+ * The window of `context` vectors around vector j: `lookahead` after it (centred by default; 0 for the live head,
+ * which may not wait for vectors yet to come), the rest before it, edges repeated (both ends of a recording are
+ * silence).
+ */
+export function writeWindow(
+  out: Float32Array,
+  at: number,
+  normalized: Float32Array,
+  j: number,
+  context: number,
+  lookahead = centredLookahead(context),
+): void {
   const count = normalized.length / EMBEDDING_SIZE;
-  const half = (context - 1) / 2;
+  const first = j - (context - 1 - lookahead);
   for (let k = 0; k < context; k++) {
-    const v = Math.min(count - 1, Math.max(0, j - half + k));
+    const v = Math.min(count - 1, Math.max(0, first + k));
     out.set(normalized.subarray(v * EMBEDDING_SIZE, (v + 1) * EMBEDDING_SIZE), at + k * EMBEDDING_SIZE);
   }
 }
 
 /** What spotter/spotter.json holds beside the head's own model.json and weights.bin. */
 export interface SpotterFile {
-  /** Vectors the head sees: the one it labels and (context - 1) / 2 on each side. */
+  /** Vectors the head sees: the one it labels, `lookahead` after it and the rest before it. */
   context: number;
+  /** Vectors after the one labelled; absent: (context - 1) / 2, centred. */
+  lookahead?: number;
+  /**
+   * "sequence": vectors of sequenceMel over a whole recording (the default); "stream": of dsp/stream_mel.ts, causal,
+   * for live listening (models/spotter_stream.ts).
+   */
+  frontEnd?: "sequence" | "stream";
+  /**
+   * Seconds after a vector's centre that its label was read at (0: at its centre). The live head labels each vector
+   * by what is being said near the end of its window, so it names a digit ~0.3 s sooner.
+   */
+  labelShiftS?: number;
+  /**
+   * Labelled at word ends: a vector says digit d when d's speech ended within this many seconds before its centre +
+   * labelShiftS, so the window it reads holds the whole word. Absent: labelled while the digit is being said.
+   */
+  endWindowS?: number;
   /** Mean and deviation of each of the 96 dimensions, over the training vectors. */
   stats: FeatureStats;
   /** How its posteriors become digits. */
   decoder: DecoderOptions;
-  /** Only an utterance longer than this (seconds) may hold two digits: the spotter looks inside those alone. */
-  splitAboveS: number;
+  /** Only an utterance longer than this (seconds) may hold two digits: the spotter looks inside those alone (not live). */
+  splitAboveS?: number;
   /**
    * Below this level spread (dsp/utterances.ts levelSpreadDb: loud frames over quiet ones, dB), the recording is taken
    * to be in loud noise and the spotter alone finds and names its digits; absent: never.
@@ -58,6 +91,7 @@ export interface SpotterHead {
   model: tf.LayersModel;
   stats: FeatureStats;
   context: number;
+  lookahead: number;
 }
 
 /** A served spotter: the head and its decoder. */
@@ -65,6 +99,10 @@ export interface Spotter extends SpotterHead {
   decoder: DecoderOptions;
   splitAboveS: number;
   aloneBelowDb?: number;
+  /** SpotterFile's: absent, "sequence". */
+  frontEnd?: "sequence" | "stream";
+  labelShiftS?: number;
+  endWindowS?: number;
 }
 
 /** A spotter.json checked: a wrong one is said at load, not at the first request. */
@@ -83,15 +121,34 @@ export function spotterFrom(model: tf.LayersModel, file: SpotterFile): Spotter {
   for (const key of ["smooth", "threshold", "minRun", "minGap", "peak"] as const) {
     if (typeof decoder?.[key] !== "number") throw new Error(`spotter.json: decoder.${key} is missing`);
   }
-  if (!(file.splitAboveS >= 0)) throw new Error("spotter.json: splitAboveS is missing");
+  if (decoder.join !== undefined && typeof decoder.join !== "boolean") throw new Error("spotter.json: decoder.join is not true or false");
+  if (file.frontEnd !== undefined && file.frontEnd !== "sequence" && file.frontEnd !== "stream") {
+    throw new Error(`spotter.json: unknown front end ${file.frontEnd}`);
+  }
+  // Only a spotter of whole recordings splits utterances; a live head has no use for it.
+  if (file.frontEnd !== "stream" && !((file.splitAboveS ?? -1) >= 0)) throw new Error("spotter.json: splitAboveS is missing");
   if (file.aloneBelowDb !== undefined && !Number.isFinite(file.aloneBelowDb)) throw new Error("spotter.json: aloneBelowDb is not a number");
+  const lookahead = file.lookahead ?? centredLookahead(context);
+  if (!Number.isInteger(lookahead) || lookahead < 0 || lookahead >= context) {
+    throw new Error(`spotter.json: lookahead ${lookahead} does not fit a context of ${context}`);
+  }
+  if (file.labelShiftS !== undefined && !(file.labelShiftS >= 0 && file.labelShiftS < 1)) {
+    throw new Error("spotter.json: labelShiftS is not a number of seconds from 0 to 1");
+  }
+  if (file.endWindowS !== undefined && !(file.endWindowS > 0 && file.endWindowS < 1)) {
+    throw new Error("spotter.json: endWindowS is not a number of seconds from 0 to 1");
+  }
   return {
     model,
     stats,
     context,
+    lookahead,
     decoder,
-    splitAboveS: file.splitAboveS,
+    splitAboveS: file.splitAboveS ?? 0,
     ...(file.aloneBelowDb !== undefined ? { aloneBelowDb: file.aloneBelowDb } : {}),
+    ...(file.frontEnd !== undefined ? { frontEnd: file.frontEnd } : {}),
+    ...(file.labelShiftS !== undefined ? { labelShiftS: file.labelShiftS } : {}),
+    ...(file.endWindowS !== undefined ? { endWindowS: file.endWindowS } : {}),
   };
 }
 
@@ -101,7 +158,7 @@ export function spotterPosteriors(spotter: SpotterHead, vectors: Float32Array): 
   const width = spotter.context * EMBEDDING_SIZE;
   const normalized = normalizedVectors(vectors, spotter.stats);
   const x = new Float32Array(count * width);
-  for (let j = 0; j < count; j++) writeWindow(x, j * width, normalized, j, spotter.context);
+  for (let j = 0; j < count; j++) writeWindow(x, j * width, normalized, j, spotter.context, spotter.lookahead);
   const classes = spotter.model.outputs[0].shape[1] as number;
   // Read outside tf.tidy: it would walk the returned typed array element by element.
   const output = tf.tidy(() => spotter.model.predict(tf.tensor2d(x, [count, width])) as tf.Tensor);
@@ -124,6 +181,12 @@ export interface DecoderOptions {
   minGap: number;
   /** A run counts only if its highest P(digit) reaches this (hysteresis: `threshold` marks its extent). */
   peak: number;
+  /**
+   * Runs of any digit: a vector is speech when the ten digits together reach `threshold`, and a run of speech is one
+   * digit, the one its first minRun vectors hold most. One vector that flips to a like-sounding digit then neither
+   * splits a word in two nor cuts it below minRun (the live head's few vectors per word). Absent: runs of one digit.
+   */
+  join?: boolean;
 }
 
 /** The lab's starting point; a served spotter carries its own (spotter.json). */
@@ -157,16 +220,25 @@ export function decodeDigits(posteriors: Float32Array[], options: DecoderOptions
   const p = smoothPosteriors(posteriors, options.smooth);
   const best = p.map((row) => {
     let digit = -1;
-    for (let c = 0; c < NOTHING; c++) if (row[c] >= options.threshold && (digit < 0 || row[c] > row[digit])) digit = c;
-    return digit;
+    let mass = 0;
+    for (let c = 0; c < NOTHING; c++) {
+      mass += row[c];
+      if ((options.join || row[c] >= options.threshold) && (digit < 0 || row[c] > row[digit])) digit = c;
+    }
+    return options.join && mass < options.threshold ? -1 : digit;
   });
   const runs: { digit: number; first: number; last: number; confidence: number }[] = [];
   best.forEach((digit, t) => {
     if (digit < 0) return;
     const last = runs.at(-1);
-    if (last && last.digit === digit && last.last === t - 1) (last.last = t, last.confidence = Math.max(last.confidence, p[t][digit]));
-    else runs.push({ digit, first: t, last: t, confidence: p[t][digit] });
+    if (last && (options.join || last.digit === digit) && last.last === t - 1) last.last = t;
+    else runs.push({ digit, first: t, last: t, confidence: 0 });
   });
+  for (const run of runs) {
+    // Joined: the digit its first minRun vectors hold most (what a stream has when it hands the digit on).
+    if (options.join) run.digit = argmaxDigit(digitMean(p, run.first, Math.min(run.last, run.first + options.minRun - 1)));
+    for (let t = run.first; t <= run.last; t++) run.confidence = Math.max(run.confidence, p[t][run.digit]);
+  }
   const merged: typeof runs = [];
   for (const run of runs.filter((r) => r.last - r.first + 1 >= options.minRun && r.confidence >= options.peak)) {
     const last = merged.at(-1);
@@ -182,6 +254,22 @@ export function decodeDigits(posteriors: Float32Array[], options: DecoderOptions
     confidence: r.confidence,
     probabilities: digitMean(p, r.first, r.last),
   }));
+}
+
+/**
+ * Vectors after a run's first one that a stream must have posteriors for before the run is sure to be a digit of
+ * decodeDigits' answer: minRun of them, their smoothed values final (the smoothing's half width after them). With
+ * peak 0 nothing later can drop it, and whether it merges with the run before it is already known (both ends are
+ * final); a later run can only merge into it. So a stream hands a digit on then (models/spotter_stream.ts).
+ */
+export function confirmVectors(options: DecoderOptions): number {
+  return options.minRun - 1 + Math.floor(options.smooth / 2);
+}
+
+function argmaxDigit(row: Float32Array): number {
+  let best = 0;
+  for (let d = 1; d < row.length; d++) if (row[d] > row[best]) best = d;
+  return best;
 }
 
 /** The ten digits' mean over rows first..last, renormalized to sum 1. */

@@ -221,6 +221,7 @@ export function pageRoutes(definitions: ApiDefinitions, served: ServedModels, co
       id: `${m.name}@${m.classifier.identity.version}`,
       rejectHead: m.classifier.reject !== undefined,
       spotter: m.classifier.spotter !== undefined,
+      liveSpotter: m.classifier.liveSpotter !== undefined,
       label: `${m.name} (${kindOf(m.metrics)}${
         m.metrics?.loso ? `, ${pct(m.metrics.loso.mean)} on unseen speakers${partialLoso(m)}` : ""
       })`,

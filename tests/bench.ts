@@ -1,7 +1,8 @@
 /**
  * deno task bench: speed and memory of the real thing, printed as JSON (medians and percentiles).
  *   - in process, for every model folder (mlp, cnn): features and inference for a 1 s clip (median of many runs),
- *     teaching ten takes, inference with a profile, and transcribing a 20 s recording of digits;
+ *     teaching ten takes, inference with a profile, transcribing a 20 s recording of digits, and (a model with a
+ *     live spotter) listening to it as a stream;
  *   - the real server (`deno task start`'s main.ts) on a free port: cold start to the first 200,
  *     wrk (Debian) posting a real FSDD clip to each model at concurrency 1 and 16 (p50/p99, requests/s),
  *     the per-stage medians the server reports in timing_ms, and its RSS after the load;
@@ -16,6 +17,7 @@ import { type Classifier, classifyClips } from "../models/classifier.ts";
 import { adaptToTakes } from "../models/profile.ts";
 import { judgeClips } from "../models/recognize.ts";
 import { transcribe } from "../models/transcribe.ts";
+import { createSpotterStream } from "../models/spotter_stream.ts";
 import { loadClassifier } from "../models/files.ts";
 import { findFsdd } from "../models/lab/fsdd.ts";
 import { findModelFolders } from "../models/served.ts";
@@ -88,6 +90,35 @@ for (const name of names) {
     // A 20 s recording of digits 0.4 s apart: segmentation, features and inference of every digit.
     transcribe_ms_20s: timeMs(() => transcribe(classifier, twentySeconds, 0), 20),
     weights_bytes: (await Deno.stat(`models/${name}/weights.bin`)).size,
+    ...(classifier.liveSpotter ? liveSpotting(classifier) : {}),
+  };
+}
+
+/**
+ * Live listening (models/spotter_stream.ts, what the page runs on the microphone): the 20 s recording pushed in
+ * 21 ms pieces, as a 48 kHz microphone's 1024-sample chunks arrive; the compute per second of audio, and the median
+ * and slowest push (a push that completes a vector runs the embedding on its window).
+ */
+function liveSpotting(classifier: Classifier): Record<string, number> {
+  const piece = Math.round(0.0213 * 8000);
+  const run = () => {
+    const stream = createSpotterStream(classifier.liveSpotter!, classifier.embedding!, classifier.features.config);
+    const pushes: number[] = [];
+    for (let at = 0; at < twentySeconds.samples.length; at += piece) {
+      const t0 = performance.now();
+      stream.push(twentySeconds.samples.subarray(at, at + piece));
+      pushes.push(performance.now() - t0);
+    }
+    return pushes;
+  };
+  run();
+  const runs = [run(), run(), run()];
+  const totals = runs.map((p) => p.reduce((a, b) => a + b, 0));
+  const pushes = runs.flat().sort((a, b) => a - b);
+  return {
+    live_ms_per_s_of_audio: round(median(totals) / 20),
+    live_push_ms_p50: round(pushes[Math.floor(pushes.length / 2)]),
+    live_push_ms_max: round(pushes[pushes.length - 1]),
   };
 }
 

@@ -33,9 +33,10 @@ for (const name of COMMITTED) {
     assert.equal(stats.mean.length, read);
     assert.equal(stats.std.length, read);
     assert.deepEqual(classifier.model.inputs[0].shape, [null, read]);
-    // On disk: the model's weights and, for an embedding model, the network it sits on and its spotter (together at most 2 MB).
+    // On disk: the model's weights and, for an embedding model, the network it sits on and its spotters (together at most 2 MB).
     const embeddingBytes = config.embedding ? (await Deno.stat(`models/${config.embedding.model}/weights.bin`)).size : 0;
-    const spotterBytes = classifier.spotter ? (await Deno.stat(`${MODEL_DIR}/spotter/weights.bin`)).size : 0;
+    const spotterBytes = (classifier.spotter ? (await Deno.stat(`${MODEL_DIR}/spotter/weights.bin`)).size : 0) +
+      (classifier.liveSpotter ? (await Deno.stat(`${MODEL_DIR}/spotter_live/weights.bin`)).size : 0);
     const weightBytes = (await Deno.stat(`${MODEL_DIR}/weights.bin`)).size + embeddingBytes + spotterBytes;
     assert.ok(weightBytes <= 2 * 1024 * 1024, `weights are ${weightBytes} bytes, over 2 MB`);
     const metrics = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/metrics.json`));

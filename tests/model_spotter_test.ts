@@ -161,6 +161,14 @@ Deno.test("spotterFrom: a spotter.json that does not fit its head is refused at 
     /decoder.minRun/,
   );
   assert.throws(() => spotterFrom(model, { ...file, splitAboveS: undefined as unknown as number }), /splitAboveS is missing/);
+  // The live head's own fields: a causal window, its front end, where it reads labels.
+  const live = { context: 5, stats, decoder: file.decoder, frontEnd: "stream" as const, lookahead: 0, labelShiftS: 0.34, endWindowS: 0.2 };
+  assert.equal(spotterFrom(model, live).lookahead, 0);
+  assert.equal(spotterFrom(model, file).lookahead, 2, "centred when absent");
+  assert.throws(() => spotterFrom(model, { ...live, lookahead: 5 }), /lookahead 5 does not fit a context of 5/);
+  assert.throws(() => spotterFrom(model, { ...live, frontEnd: "wav" as "stream" }), /unknown front end wav/);
+  assert.throws(() => spotterFrom(model, { ...live, endWindowS: -1 }), /endWindowS/);
+  assert.throws(() => spotterFrom(model, { ...live, decoder: { ...file.decoder, join: "yes" as unknown as boolean } }), /decoder.join/);
   model.dispose();
 });
 

@@ -2,7 +2,7 @@
 /**
  * Digit strings on the page, in headless Chromium: an uploaded string shows every digit with its place on
  * the waveform; the in-browser transcription splits run-together digits as the server does; live mode hears
- * Chromium's fake microphone and writes each digit as it is said.
+ * Chromium's fake microphone and writes each digit as it is said (by the spotter in the page, or per utterance).
  */
 import assert from "node:assert/strict";
 import { decodeAudio } from "../dsp/decode.ts";
@@ -82,7 +82,7 @@ Deno.test({
       await page.goto(server!.url, { waitUntil: "networkidle" });
       const inPage = await page.evaluate(async (bytes) => {
         const inference = await import(["/static", "build", "inference.js"].join("/"));
-        const choice = { name: "embed", id: "embed@page", label: "embed", rejectHead: false, spotter: true };
+        const choice = { name: "embed", id: "embed@page", label: "embed", rejectHead: false, spotter: true, liveSpotter: false };
         const t = await inference.transcribeInBrowser(new Blob([new Uint8Array(bytes)], { type: "audio/wav" }), choice);
         return { digits: t.digits, probabilities: t.segments.map((s: { probabilities: number[] }) => s.probabilities) };
       }, Array.from(wav));
@@ -96,47 +96,86 @@ Deno.test({
   },
 });
 
+/**
+ * Live mode on the fake microphone (Chromium loops the file: three digits, then silence long enough to stop before
+ * they come round again). `model` picks the way: embed has a live spotter that runs in the page (no request per
+ * utterance); cnn has none, so each utterance the endpointer hands on is sent to /transcribe.
+ */
+async function liveTest(
+  model: string,
+  pauseS: number,
+): Promise<{ heard: string; note: string; transcriptions: number; provisionalSeen: boolean }> {
+  const micFile = `${OUT}/fake_mic_string_${model}.wav`;
+  await Deno.writeFile(micFile, await string(CLIPS, 48000, pauseS, 0.5, 8));
+  const browser = await launch([
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-audio-capture=${Deno.realPathSync(micFile)}`,
+  ]);
+  try {
+    const context = await browser.newContext();
+    await context.grantPermissions(["microphone"], { origin: server!.url });
+    const page = await context.newPage();
+    let transcriptions = 0;
+    page.on("request", (r) => r.url().includes("/transcribe") && transcriptions++);
+    await page.goto(server!.url, { waitUntil: "networkidle" });
+    await page.getByRole("combobox", { name: "Model" }).selectOption(model);
+    await page.getByRole("tab", { name: "Record" }).click();
+    await page.getByRole("checkbox", { name: /Live/ }).check();
+    // A digit the spotter shows before the utterance's final answer (grey), then three final digits.
+    let provisionalSeen = false;
+    page.on("console", (m) => m.text() === "provisional" && (provisionalSeen = true));
+    await page.evaluate(() => {
+      const seen = () => document.querySelector(".live-transcript .digits .provisional") && console.log("provisional");
+      new MutationObserver(seen).observe(document.body, { childList: true, subtree: true });
+    });
+    await page.getByRole("button", { name: "Start listening" }).click();
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll(".live-transcript .digits .final").length >= 3 ||
+        (!document.querySelector(".live-transcript .digits span") &&
+          (document.querySelector(".live-transcript .digits")?.textContent ?? "").replace("…", "").length >= 3),
+      null,
+      { timeout: 30_000 },
+    );
+    await page.getByRole("button", { name: "Stop listening" }).click();
+    const heard = (await page.locator(".live-transcript .digits").textContent())!.trim();
+    const note = await page.getByTestId("live-transcript").textContent() ?? "";
+    console.log(`live (${model}): ${note}`);
+    return { heard, note, transcriptions, provisionalSeen };
+  } finally {
+    await browser.close();
+  }
+}
+
 Deno.test({
   ...opts,
-  name: "ui: live mode hears the fake microphone say three digits and writes them as they come, with their latency",
+  name: "ui: live mode with the spotter (embed) hears three digits in the page as they are said, with their latency",
   fn: async () => {
-    // The fake device loops its file: three digits, then silence long enough to stop before they come round again.
-    const micFile = `${OUT}/fake_mic_string.wav`;
-    await Deno.writeFile(micFile, await string(CLIPS, 48000, 0.5, 0.5, 8));
-    const expected = await (await fetch(`${server!.url}/transcribe`, { method: "POST", body: await Deno.readFile(micFile) })).json();
-    const browser = await launch([
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-audio-capture=${Deno.realPathSync(micFile)}`,
-    ]);
-    try {
-      const context = await browser.newContext();
-      await context.grantPermissions(["microphone"], { origin: server!.url });
-      const page = await context.newPage();
-      // Each utterance the endpointer hands on is transcribed (two digits said in one breath are split there).
-      const transcriptions: string[] = [];
-      page.on("request", (r) => r.url().includes("/transcribe") && transcriptions.push(r.url()));
-      await page.goto(server!.url, { waitUntil: "networkidle" });
-      await page.getByRole("tab", { name: "Record" }).click();
-      await page.getByRole("checkbox", { name: /Live/ }).check();
-      await page.getByRole("button", { name: "Start listening" }).click();
-      await page.waitForFunction(
-        () => (document.querySelector(".live-transcript .digits")?.textContent ?? "").replace("…", "").length >= 3,
-        null,
-        {
-          timeout: 20_000,
-        },
-      );
-      await page.getByRole("button", { name: "Stop listening" }).click();
-      const heard = (await page.locator(".live-transcript .digits").textContent())!.trim();
-      assert.equal(heard.slice(0, 3), expected.text, `live heard ${heard}, /transcribe ${expected.text}`);
-      const note = await page.getByTestId("live-transcript").textContent() ?? "";
-      assert.match(note, /on screen \d+ ms after the word ended/);
-      console.log(`live: ${note}`);
-      assert.ok(transcriptions.length >= 3, `${transcriptions.length} requests to /transcribe`);
-    } finally {
-      await browser.close();
-    }
+    // 0.15 s between the digits: shorter than the 200 ms of silence the endpointer waits for, so the three are one
+    // utterance to it, whose final answer comes only after the third; the spotter shows each before that.
+    const { heard, note, transcriptions, provisionalSeen } = await liveTest("embed", 0.15);
+    const micFile = `${OUT}/fake_mic_string_embed.wav`;
+    const expected = await (await fetch(`${server!.url}/transcribe?model=embed`, { method: "POST", body: await Deno.readFile(micFile) }))
+      .json();
+    assert.equal(heard.slice(0, 3), expected.text, `live heard ${heard}, /transcribe ${expected.text}`);
+    assert.ok(provisionalSeen, "no provisional digit was shown before the final answer");
+    assert.match(note, /on screen -?\d+ ms after the word ended .*the spotter in this page/);
+    assert.ok(transcriptions >= 1, "the utterance's final answer comes from /transcribe");
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "ui: live mode without a live spotter (cnn) sends each utterance to /transcribe as it ends",
+  fn: async () => {
+    const micFile = `${OUT}/fake_mic_string_cnn.wav`;
+    const { heard, note, transcriptions } = await liveTest("cnn", 0.5);
+    const expected = await (await fetch(`${server!.url}/transcribe?model=cnn`, { method: "POST", body: await Deno.readFile(micFile) }))
+      .json();
+    assert.equal(heard.slice(0, 3), expected.text, `live heard ${heard}, /transcribe ${expected.text}`);
+    assert.match(note, /on screen \d+ ms after the word ended/);
+    assert.ok(transcriptions >= 3, `${transcriptions} requests to /transcribe`);
   },
 });
 

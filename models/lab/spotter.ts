@@ -28,9 +28,12 @@ import { extractFeatures } from "../../dsp/features.ts";
 import { type Random, seededRandom, uniform } from "../../dsp/random.ts";
 import { findSpeech } from "../../dsp/speech.ts";
 import { cropInputSamples, leadSamples, sequenceMel, vectorStepS } from "../../dsp/speech_mel.ts";
+import { STREAM_MEL_VERSION, streamMel, vectorKnownAfterS } from "../../dsp/stream_mel.ts";
 import { embedVectors, type SpeechEmbedding } from "../embedding.ts";
 import {
+  centredLookahead,
   CLASSES,
+  confirmVectors,
   decodeDigits,
   type DecoderOptions,
   DEFAULT_DECODER,
@@ -174,11 +177,24 @@ export function makeSequence(
  * each word counts (that share of its length left out at both ends): two words run together then get "nothing"
  * between them, which the decoder needs to hear "six six" as two.
  */
-export function frameLabels(words: SpokenDigit[], vectors: number, stepS = 0.08, margin = 0): number[] {
+export function frameLabels(
+  words: SpokenDigit[],
+  vectors: number,
+  stepS = 0.08,
+  margin = 0,
+  shiftS = 0,
+  endWindowS = 0,
+): number[] {
   return Array.from({ length: vectors }, (_, j) => {
-    const t = j * stepS;
+    // shiftS: read the label that much after the vector's centre (the live head's, SpotterFile.labelShiftS).
+    const t = j * stepS + shiftS;
     let label = NOTHING;
     let nearest = Infinity;
+    if (endWindowS > 0) {
+      // Labelled at word ends (SpotterFile.endWindowS): the digit whose speech ended within endWindowS before t.
+      for (const w of words) if (w.endS <= t && w.endS > t - endWindowS && t - w.endS < nearest) [label, nearest] = [w.digit, t - w.endS];
+      return label;
+    }
     for (const w of words) {
       const edge = margin * (w.endS - w.startS);
       const distance = Math.abs(t - (w.startS + w.endS) / 2);
@@ -191,9 +207,17 @@ export function frameLabels(words: SpokenDigit[], vectors: number, stepS = 0.08,
 // ---------------------------------------------------------------------------------------------------------------
 // The embedding's front end over a whole recording
 
+/** Which log-mel a spotter reads: sequenceMel over a whole recording, or streamMel's causal one (live listening). */
+export type FrontEnd = "sequence" | "stream";
+
 /** The vectors of a whole recording, flat [V * 96], in one embed() pass (the served spotter embeds in chunks). */
-export function sequenceVectors(embedding: SpeechEmbedding, config: FeatureConfig, samples: Float32Array): Float32Array {
-  const mel = sequenceMel(samples, config);
+export function sequenceVectors(
+  embedding: SpeechEmbedding,
+  config: FeatureConfig,
+  samples: Float32Array,
+  frontEnd: FrontEnd = "sequence",
+): Float32Array {
+  const mel = frontEnd === "stream" ? streamMel(samples, config) : sequenceMel(samples, config);
   return embedVectors(embedding, mel.data, mel.frames);
 }
 
@@ -211,11 +235,11 @@ export interface VectorSequence {
   words?: SpokenDigit[];
 }
 
-/** The sequences labelled with `margin` (frameLabels) from their words. */
-export function relabel(sequences: VectorSequence[], margin: number, stepS: number): VectorSequence[] {
+/** The sequences labelled with `margin` and `shiftS` (frameLabels) from their words. */
+export function relabel(sequences: VectorSequence[], margin: number, stepS: number, shiftS = 0, endWindowS = 0): VectorSequence[] {
   return sequences.map((s) => {
     if (!s.words) throw new Error("these sequences were cached without their words");
-    return { ...s, labels: frameLabels(s.words, s.labels.length, stepS, margin) };
+    return { ...s, labels: frameLabels(s.words, s.labels.length, stepS, margin, shiftS, endWindowS) };
   });
 }
 
@@ -229,8 +253,13 @@ export async function cachedSequences(
   key: unknown,
   make: () => Promise<Sequence[]>,
   log: (line: string) => void = () => {},
+  frontEnd: FrontEnd = "sequence",
 ): Promise<VectorSequence[]> {
-  const hash = (await sha256Hex(JSON.stringify({ key, config, version: embedding.version, format: 1 }))).slice(0, 16);
+  // The sequence front end's caches keep their old names.
+  const named = frontEnd === "sequence"
+    ? { key, config, version: embedding.version, format: 1 }
+    : { key, config, version: embedding.version, format: 1, frontEnd, stream: STREAM_MEL_VERSION };
+  const hash = (await sha256Hex(JSON.stringify(named))).slice(0, 16);
   const base = `.cache/spotter/${hash}`;
   try {
     const meta = JSON.parse(await Deno.readTextFile(`${base}.json`)) as Omit<VectorSequence, "vectors">[];
@@ -246,7 +275,7 @@ export async function cachedSequences(
   const step = vectorStepS(config);
   const started = performance.now();
   const out = sequences.map((s): VectorSequence => {
-    const vectors = sequenceVectors(embedding, config, s.samples);
+    const vectors = sequenceVectors(embedding, config, s.samples, frontEnd);
     const count = vectors.length / EMBEDDING_SIZE;
     return {
       vectors,
@@ -273,6 +302,8 @@ export async function cachedSequences(
 export interface SpotterOptions {
   /** Vectors the head sees: the one it labels and (context - 1) / 2 on each side (odd). */
   context: number;
+  /** Of those, vectors after the one it labels; absent: (context - 1) / 2 (centred). 0: causal (the live head). */
+  lookahead?: number;
   filters: number;
   dropout: number;
   epochs: number;
@@ -292,6 +323,10 @@ export const DEFAULT_SPOTTER: SpotterOptions = {
   labelSmoothing: 0.05,
   seed: 1,
 };
+
+function lookaheadOf(options: SpotterOptions): number {
+  return options.lookahead ?? centredLookahead(options.context);
+}
 
 /** Mean and deviation of each of the 96 dimensions over every vector of `sequences`. */
 export function spotterStats(sequences: VectorSequence[]): FeatureStats {
@@ -331,16 +366,28 @@ export async function trainSpotter(
   const model = buildSpotter(options);
   await fitInBatches(model, rows.length, width, CLASSES, options, seededRandom(options.seed), (r, into, at) => {
     const [i, j] = rows[r];
-    writeWindow(into, at, normalized[i], j, options.context);
+    writeWindow(into, at, normalized[i], j, options.context, lookaheadOf(options));
     return sequences[i].labels[j];
   }, { log });
-  return { model, stats, context: options.context };
+  return { model, stats, context: options.context, lookahead: lookaheadOf(options) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // The measurement (CLI)
 
 export type Labelled = { samples: Float32Array; digit: number };
+
+/**
+ * The live head's labels are read this long after each vector's centre: vector j is known 0.39 s after its centre
+ * (its window's end), so a label read 0.3 s later names what was said up to ~0.09 s before the vector was known.
+ */
+export const LIVE_SHIFT_S = 0.34;
+/**
+ * The live head is labelled at word ends: vector j says digit d when d's speech ended within this long before its
+ * centre + LIVE_SHIFT_S, that is 0.05-0.25 s before its window's end, so the window holds the whole word (and a
+ * run of two or three vectors follows each word, whatever its length).
+ */
+export const LIVE_END_WINDOW_S = 0.2;
 
 /** The spotter looks inside utterances longer than this (seconds): chosen by sweep on the six folds' dev strings. */
 export const SPLIT_ABOVE_S = 0.6;
@@ -367,6 +414,9 @@ const HELP = `deno task spotter [options]
   --context <n>       vectors the head sees (odd, default ${DEFAULT_SPOTTER.context})
   --speed <x>         speed perturbation of the training sequences, factor 1-x..1+x (default 0: none)
   --margin <x>        label only the inner part of each word, that share left out at both ends (default 0)
+  --live              the live head (models/spotter_stream.ts): vectors of dsp/stream_mel.ts, a causal window
+                      (--lookahead 0), labels read --shift seconds after each vector's centre; measured on the
+                      held-out speaker's strings as a stream, with how long after each word's end it is known
   --decoder <json>    fixed decoder settings (DecoderOptions) instead of choosing them on the first held-out speaker
   --split-above <s>   the spotter looks inside utterances longer than this, seconds (default ${SPLIT_ABOVE_S})
   --alone-below <dB>  the spotter alone answers below this level spread (loud noise; default ${ALONE_BELOW_DB})
@@ -387,6 +437,10 @@ async function main() {
       context: { type: "string", default: String(DEFAULT_SPOTTER.context) },
       speed: { type: "string", default: "0" },
       margin: { type: "string", default: "0" },
+      live: { type: "boolean", default: false },
+      lookahead: { type: "string", default: "0" },
+      shift: { type: "string", default: String(LIVE_SHIFT_S) },
+      "end-window": { type: "string", default: String(LIVE_END_WINDOW_S) },
       decoder: { type: "string" },
       "split-above": { type: "string", default: String(SPLIT_ABOVE_S) },
       "alone-below": { type: "string", default: String(ALONE_BELOW_DB) },
@@ -422,7 +476,18 @@ async function main() {
 
   const held = values.held.split(",").filter(Boolean);
   const placing = { splitAboveS: +values["split-above"], aloneBelowDb: +values["alone-below"] };
-  const options: SpotterOptions = { ...DEFAULT_SPOTTER, epochs: +values.epochs, context: +values.context };
+  const live = values.live;
+  const frontEnd: FrontEnd = live ? "stream" : "sequence";
+  const shiftS = live ? +values.shift : 0;
+  const endWindowS = live ? +values["end-window"] : 0;
+  const options: SpotterOptions = {
+    ...DEFAULT_SPOTTER,
+    epochs: +values.epochs,
+    context: +values.context,
+    ...(live ? { lookahead: +values.lookahead } : {}),
+  };
+  const margin = +values.margin;
+  const step = vectorStepS(config);
   const speakers = [...new Set(clips.map((c) => c.speaker))].sort();
   const perSpeaker = +values["per-speaker"];
   const speed = +values.speed;
@@ -434,23 +499,35 @@ async function main() {
     const key = { kind: "train", speaker, count: perSpeaker, options: sequences, seed: 7, words: true };
     training.set(
       speaker,
-      await cachedSequences(embedding, config, key, async () => {
-        const audio = await speakerAudio(speaker);
-        const random = seededRandom(7 + speakers.indexOf(speaker));
-        return Array.from({ length: perSpeaker }, () => makeSequence(audio, config.sampleRate, config.speech, sequences, random));
-      }, (l) => log(`${speaker}: ${l}`)),
+      await cachedSequences(
+        embedding,
+        config,
+        key,
+        async () => {
+          const audio = await speakerAudio(speaker);
+          const random = seededRandom(7 + speakers.indexOf(speaker));
+          return Array.from({ length: perSpeaker }, () => makeSequence(audio, config.sampleRate, config.speech, sequences, random));
+        },
+        (l) => log(`${speaker}: ${l}`),
+        frontEnd,
+      ),
     );
   }
-  if (+values.voices > 0) training.set("voices", await voiceSequences(embedding, config, +values.voices, sequences, log));
+  if (+values.voices > 0) training.set("voices", await voiceSequences(embedding, config, +values.voices, sequences, log, frontEnd));
 
-  const report: Record<string, unknown> = { options, sequences, perSpeaker, voices: +values.voices, margin: +values.margin };
+  const report: Record<string, unknown> = { options, sequences, perSpeaker, voices: +values.voices, margin, frontEnd, shiftS };
+  const labels = { labelShiftS: shiftS, endWindowS };
+  const fileFor = (head: SpotterHead, training: Record<string, unknown>) =>
+    live ? liveSpotterFile(head, decoder, labels, training) : spotterFile(head, decoder, placing, training);
   const fixed = values.decoder ? { ...DEFAULT_DECODER, ...JSON.parse(values.decoder) } as DecoderOptions : undefined;
   let decoder = fixed ?? DEFAULT_DECODER;
   for (const [f, speaker] of held.entries()) {
     const train = relabel(
       [...training.entries()].filter(([source]) => source !== speaker).flatMap(([, list]) => list),
-      +values.margin,
-      vectorStepS(config),
+      margin,
+      step,
+      shiftS,
+      endWindowS,
     );
     const vectors = train.reduce((n, s) => n + s.labels.length, 0);
     log(`fold ${speaker}: training on ${train.length} sequences, ${vectors} vectors`);
@@ -459,18 +536,26 @@ async function main() {
     const trainS = (performance.now() - started) / 1000;
     const audio = await speakerAudio(speaker);
     // The first held-out speaker chooses the decoder's settings, on strings of its own apart from the test strings.
-    if (f === 0 && !fixed) decoder = chooseDecoder(spotter, await testStrings(embedding, config, speaker, audio, 60, 99, log), log);
-    const strings = await testStrings(embedding, config, speaker, audio, +values.strings, 2024, log);
+    if (f === 0 && !fixed) {
+      decoder = chooseDecoder(spotter, await testStrings(embedding, config, speaker, audio, 60, 99, log, frontEnd), log, live);
+    }
+    const strings = await testStrings(embedding, config, speaker, audio, +values.strings, 2024, log, frontEnd);
+    if (live) {
+      if (values["write-folds"]) {
+        await saveSpotter(`${values.folds}/${speaker}/spotter_live`, spotter.model, fileFor(spotter, { heldOut: speaker }));
+      }
+      const result = measureLive(spotter, decoder, strings, training.get(speaker)!, config);
+      report[speaker] = { decoder, ...result };
+      log(`fold ${speaker}: ${JSON.stringify(result)}`);
+      spotter.model.dispose();
+      continue;
+    }
     const fold = await loadClassifier(`${values.folds}/${speaker}`);
     const result = measureFold({ ...spotter, decoder, ...placing }, fold, strings, config);
     if (values["write-folds"]) {
-      await saveSpotter(
-        `${values.folds}/${speaker}/spotter`,
-        spotter.model,
-        spotterFile(spotter, decoder, placing, { heldOut: speaker }),
-      );
+      await saveSpotter(`${values.folds}/${speaker}/spotter`, spotter.model, fileFor(spotter, { heldOut: speaker }));
     }
-    const frames = frameAccuracy(spotter, relabel(training.get(speaker) ?? [], +values.margin, vectorStepS(config)));
+    const frames = frameAccuracy(spotter, relabel(training.get(speaker) ?? [], margin, step));
     report[speaker] = { trainS, decoder, frames, ...result };
     log(
       `fold ${speaker}: trained in ${trainS.toFixed(0)} s; frames of its own sequences: ${JSON.stringify(frames)}\n${formatFold(result)}`,
@@ -480,11 +565,11 @@ async function main() {
   }
   if (values.out) await Deno.writeTextFile(values.out, JSON.stringify(report, null, 1) + "\n");
   if (values.save) {
-    const train = relabel([...training.values()].flat(), +values.margin, vectorStepS(config));
+    const train = relabel([...training.values()].flat(), margin, step, shiftS, endWindowS);
     log(`the served spotter: training on ${train.length} sequences (every speaker and the voices)`);
     const spotter = await trainSpotter(train, options, (l) => log(`  ${l}`));
     const made = { sequences: train.length, perSpeaker, voices: +values.voices, options, sequenceOptions: sequences };
-    await saveSpotter(values.save, spotter.model, spotterFile(spotter, decoder, placing, made));
+    await saveSpotter(values.save, spotter.model, fileFor(spotter, made));
     log(`wrote ${values.save}`);
   }
 }
@@ -496,7 +581,17 @@ function spotterFile(
   placing: { splitAboveS: number; aloneBelowDb: number },
   training: Record<string, unknown>,
 ): SpotterFile {
-  return { context: head.context, stats: head.stats, decoder, ...placing, training };
+  return { context: head.context, lookahead: head.lookahead, stats: head.stats, decoder, ...placing, training };
+}
+
+/** spotter.json for a live head: its front end and how it was labelled; no splitting or noise rule (/transcribe's). */
+function liveSpotterFile(
+  head: SpotterHead,
+  decoder: DecoderOptions,
+  labels: { labelShiftS: number; endWindowS: number },
+  training: Record<string, unknown>,
+): SpotterFile {
+  return { context: head.context, lookahead: head.lookahead, stats: head.stats, decoder, frontEnd: "stream", ...labels, training };
 }
 
 /** Sequences from the synthetic voices: each says one voice's digits (one clip per digit and voice). */
@@ -506,23 +601,31 @@ export async function voiceSequences(
   count: number,
   options: SequenceOptions,
   log: (l: string) => void,
+  frontEnd: FrontEnd = "sequence",
 ) {
   const found = listVoiceClips(".cache/voices");
   const key = { kind: "voices", count, clips: found.length, options, seed: 5, words: true };
-  return await cachedSequences(embedding, config, key, async () => {
-    const byVoice = new Map<string, typeof found>();
-    for (const c of found) byVoice.set(c.speaker, [...(byVoice.get(c.speaker) ?? []), c]);
-    const voices = [...byVoice.values()].filter((list) => list.length >= 5);
-    const random = seededRandom(5);
-    const out: Sequence[] = [];
-    for (let i = 0; i < count; i++) {
-      const chosen = voices[Math.floor(random() * voices.length)];
-      const audio = await loadAudio(chosen.map((c) => c.path), config.sampleRate);
-      const labelled = audio.map((samples, k) => ({ samples, digit: chosen[k].digit }));
-      out.push(makeSequence(labelled, config.sampleRate, config.speech, options, random));
-    }
-    return out;
-  }, (l) => log(`voices: ${l}`));
+  return await cachedSequences(
+    embedding,
+    config,
+    key,
+    async () => {
+      const byVoice = new Map<string, typeof found>();
+      for (const c of found) byVoice.set(c.speaker, [...(byVoice.get(c.speaker) ?? []), c]);
+      const voices = [...byVoice.values()].filter((list) => list.length >= 5);
+      const random = seededRandom(5);
+      const out: Sequence[] = [];
+      for (let i = 0; i < count; i++) {
+        const chosen = voices[Math.floor(random() * voices.length)];
+        const audio = await loadAudio(chosen.map((c) => c.path), config.sampleRate);
+        const labelled = audio.map((samples, k) => ({ samples, digit: chosen[k].digit }));
+        out.push(makeSequence(labelled, config.sampleRate, config.speech, options, random));
+      }
+      return out;
+    },
+    (l) => log(`voices: ${l}`),
+    frontEnd,
+  );
 }
 
 export interface TestString {
@@ -541,6 +644,7 @@ export async function testStrings(
   count: number,
   seed: number,
   log: (l: string) => void,
+  frontEnd: FrontEnd = "sequence",
 ): Promise<TestString[]> {
   const random = seededRandom(seed);
   const made = Object.entries(CONDITIONS).flatMap(([condition, options]) =>
@@ -554,20 +658,22 @@ export async function testStrings(
     key,
     () => Promise.resolve(made.map((m) => ({ samples: m.samples, words: [] }))),
     (l) => log(`${speaker} test strings: ${l}`),
+    frontEnd,
   );
   return made.map((m, i) => ({ condition: m.condition, samples: m.samples, digits: m.digits, vectors: vectors[i].vectors }));
 }
 
 /** Grid over the decoder's settings on one speaker's strings: the best exact-string rate over all the conditions. */
-function chooseDecoder(spotter: SpotterHead, strings: TestString[], log: (l: string) => void): DecoderOptions {
+function chooseDecoder(spotter: SpotterHead, strings: TestString[], log: (l: string) => void, live = false): DecoderOptions {
   const posteriors = strings.map((s) => spotterPosteriors(spotter, s.vectors));
   let best = { decoder: DEFAULT_DECODER, exact: -1, errors: Infinity };
   for (const smooth of [1, 3, 5]) {
     for (const threshold of [0.2, 0.3, 0.4, 0.5]) {
       for (const minRun of [1, 2, 3]) {
         for (const minGap of [1, 2, 3]) {
-          for (const peak of [0, 0.5, 0.7]) {
-            const decoder = { smooth, threshold, minRun, minGap, peak };
+          // A live head's digit is handed on once its run is minRun long: no peak to wait for (spotter_stream.ts).
+          for (const [peak, join] of live ? [[0, false], [0, true]] as const : [[0, false], [0.5, false], [0.7, false]] as const) {
+            const decoder = { smooth, threshold, minRun, minGap, peak, ...(join ? { join } : {}) };
             const heard = posteriors.map((p) => decodeDigits(p, decoder).map((d) => d.digit));
             const exact = strings.filter((s, i) => heard[i].join() === s.digits.join()).length / strings.length;
             // Ties (common: the grid is coarse for 180 strings) go to fewer digit errors.
@@ -597,6 +703,48 @@ function frameAccuracy(spotter: SpotterHead, sequences: VectorSequence[]) {
   }
   const round = (x: number) => Math.round(1000 * x) / 1000;
   return { digitRight: round(right / digits), digitAsNothing: round(missed / digits), nothingRight: round(quiet / nothing) };
+}
+
+/**
+ * The live head on the held-out speaker, as a stream would run it: its test strings (exact, count, digit errors per
+ * condition) and, on its labelled sequences where the count is right, how long after each word's speech ended the
+ * digit is final (models/spotter_stream.ts finalVectors: the vectors the decoder must see past its run, then the
+ * window of the last one heard whole).
+ */
+export function measureLive(
+  spotter: SpotterHead,
+  decoder: DecoderOptions,
+  strings: TestString[],
+  sequences: VectorSequence[],
+  config: FeatureConfig,
+) {
+  const step = vectorStepS(config);
+  const conditions: Record<string, Scored> = {};
+  for (const condition of Object.keys(CONDITIONS)) {
+    const chosen = strings.filter((s) => s.condition === condition);
+    conditions[condition] = scored(chosen.map((s) => ({
+      truth: s.digits,
+      heard: decodeDigits(spotterPosteriors(spotter, s.vectors), decoder, step).map((d) => d.digit),
+    })));
+  }
+  const latencies: number[] = [];
+  let counted = 0;
+  for (const s of sequences) {
+    const heard = decodeDigits(spotterPosteriors(spotter, s.vectors), decoder, step);
+    if (heard.length !== s.words!.length) continue;
+    counted++;
+    heard.forEach((d, k) => {
+      const last = Math.round(d.start_s / step + 0.5) + confirmVectors(decoder) + spotter.lookahead;
+      latencies.push(last * step + vectorKnownAfterS(config) - s.words![k].endS);
+    });
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(1000 * latencies[Math.floor(q * (latencies.length - 1))]);
+  return {
+    conditions,
+    latencyMs: { median: at(0.5), p10: at(0.1), p90: at(0.9), digits: latencies.length },
+    sequencesCounted: counted / sequences.length,
+  };
 }
 
 /** A StringScore with where the count went wrong: more digits heard than said, or fewer. */
