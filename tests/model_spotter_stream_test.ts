@@ -14,6 +14,8 @@ import { streamMel } from "../dsp/stream_mel.ts";
 import { vectorStepS } from "../dsp/speech_mel.ts";
 import { findSpeech } from "../dsp/speech.ts";
 import { readWav } from "../dsp/wav.ts";
+import { decodeAudio } from "../dsp/decode.ts";
+import { resample } from "../dsp/resample.ts";
 import { clipPath, FSDD } from "./helpers.ts";
 import { frameLabels } from "../models/lab/spotter.ts";
 
@@ -150,4 +152,24 @@ Deno.test("decodeDigits, joined: a run of speech is one digit, its first minRun 
     decodeDigits([quiet, row({ 2: 0.3, 3: 0.3, 10: 0.4 }), quiet], { ...options, minRun: 1, join: true }).map((d) => d.digit),
     [2],
   );
+});
+
+Deno.test({
+  ...opts,
+  name: "spotter stream: six voices it never heard (digits_extra, AudioMNIST, one woman) said 0.3 s apart are heard in order",
+  fn: async () => {
+    const c = await classifier();
+    const dir = `${FSDD}/../digits_extra`;
+    const rows = (await Deno.readTextFile(`${dir}/manifest.csv`)).trim().split("\n").slice(1).map((l) => l.split(","));
+    const parts: Float32Array[] = [new Float32Array(4000)];
+    for (const [path] of rows) {
+      const audio = await decodeAudio(await Deno.readFile(`${dir}/${path}`));
+      parts.push(resample(audio.samples, audio.sampleRate, 8000), new Float32Array(2400));
+    }
+    const samples = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) (samples.set(p, at), at += p.length);
+    const { digits } = listen(c, samples);
+    assert.equal(digits.map((d) => d.digit).join(""), rows.map((r) => r[1]).join(""));
+  },
 });

@@ -19,6 +19,10 @@
  * pairs 78.0 / 76.8 / 44.2%. Decoder {smooth 3, threshold 0.2, minRun 3, minGap 1, peak 0}, chosen on george's dev strings (a grid pick
  * with peak 0.5 dropped nicolas's less confident digits: the choice is brittle); splitAboveS and aloneBelowDb chosen on
  * the six folds' dev strings (models/README.md).
+ *
+ * --live makes the live head (models/spotter_stream.ts) the same way on dsp/stream_mel.ts's causal frames, labelled at
+ * word ends (LIVE_SHIFT_S, LIVE_END_WINDOW_S), and measures it as a stream: LOSO test strings 75.0 / 60.3 / 73.5% exact
+ * (pauses 25-30 dB, 10-12 dB, run-together pairs), each digit known a median 89 ms after its word ended.
  */
 import { parseArgs } from "node:util";
 import { initTf, tf } from "../tfjs.ts";
@@ -54,6 +58,7 @@ import { findFsdd, listClips } from "./fsdd.ts";
 import { editDistance, makeString, NOISE_BANDS, scoreStrings, type StringOptions, type StringScore } from "./strings.ts";
 import { loadAudio } from "./training.ts";
 import { listVoiceClips } from "./voices.ts";
+import { listWordClips } from "./nondigits.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sequences and their frame labels
@@ -87,6 +92,11 @@ export interface SequenceOptions {
   untrimmed: number;
   /** Speed perturbation, one factor per sequence in this range (a person keeps a pace); unset: none. */
   speed?: [number, number];
+  /**
+   * Share of sequences with one non-digit word (makeSequence's `others`: synthetic words) said among the digits, with a
+   * pause on both sides; it is labelled nothing, so the spotter learns to hear past it. Unset: none.
+   */
+  words?: number;
 }
 
 export const DEFAULT_SEQUENCES: SequenceOptions = {
@@ -128,6 +138,7 @@ export function makeSequence(
   speech: SpeechConfig,
   options: SequenceOptions,
   random: Random,
+  others: Float32Array[] = [],
 ): Sequence {
   const count = Math.floor(uniform(random, options.length[0], options.length[1] + 1));
   // Pitch and tempo moved together: other voices than the training speakers' own (the folds hold out a speaker).
@@ -144,6 +155,20 @@ export function makeSequence(
     const trim = !(paused && random() < options.untrimmed);
     return piece(clip, sampleRate, speech, trim, uniform(random, -options.levelDb, options.levelDb));
   });
+  // A non-digit word in one of the count + 1 places, paused on both sides (digit -1: not among the words said).
+  if (options.words && others.length > 0 && random() < options.words) {
+    const other = others[Math.floor(random() * others.length)];
+    const slot = Math.floor(random() * (count + 1));
+    pieces.splice(
+      slot,
+      0,
+      piece({ samples: other, digit: -1 }, sampleRate, speech, true, uniform(random, -options.levelDb, options.levelDb)),
+    );
+    const pause = () => uniform(random, options.pauseS[0], options.pauseS[1]);
+    if (slot === 0) gaps.unshift(pause());
+    else if (slot === count) gaps.push(pause());
+    else gaps.splice(slot - 1, 1, pause(), pause());
+  }
   // Place each piece so that its speech starts `gap` after the previous speech ended.
   const lead = Math.round(0.3 * sampleRate);
   const starts: number[] = [];
@@ -164,7 +189,7 @@ export function makeSequence(
     digit: p.digit,
     startS: (starts[i] + p.speech[0]) / sampleRate,
     endS: (starts[i] + p.speech[1]) / sampleRate,
-  }));
+  })).filter((w) => w.digit >= 0);
   if (random() >= options.noisy) return { samples: joined, words };
   const noise = random() < 0.5 ? whiteNoise(length, random) : pinkNoise(length, random);
   const samples = addNoise(joined, noise, uniform(random, options.snrDb[0], options.snrDb[1]), 10 ** (-20 / 10));
@@ -413,6 +438,8 @@ const HELP = `deno task spotter [options]
   --epochs <n>        training epochs (default ${DEFAULT_SPOTTER.epochs})
   --context <n>       vectors the head sees (odd, default ${DEFAULT_SPOTTER.context})
   --speed <x>         speed perturbation of the training sequences, factor 1-x..1+x (default 0: none)
+  --words <x>         share of training sequences with a non-digit word among the digits (deno task nondigits' training
+                      words; default 0); the live measurement adds strings with a held-out word (flite, piper)
   --margin <x>        label only the inner part of each word, that share left out at both ends (default 0)
   --live              the live head (models/spotter_stream.ts): vectors of dsp/stream_mel.ts, a causal window
                       (--lookahead 0), labels read --shift seconds after each vector's centre; measured on the
@@ -441,6 +468,7 @@ async function main() {
       lookahead: { type: "string", default: "0" },
       shift: { type: "string", default: String(LIVE_SHIFT_S) },
       "end-window": { type: "string", default: String(LIVE_END_WINDOW_S) },
+      words: { type: "string", default: "0" },
       decoder: { type: "string" },
       "split-above": { type: "string", default: String(SPLIT_ABOVE_S) },
       "alone-below": { type: "string", default: String(ALONE_BELOW_DB) },
@@ -491,7 +519,15 @@ async function main() {
   const speakers = [...new Set(clips.map((c) => c.speaker))].sort();
   const perSpeaker = +values["per-speaker"];
   const speed = +values.speed;
-  const sequences: SequenceOptions = speed > 0 ? { ...DEFAULT_SEQUENCES, speed: [1 - speed, 1 + speed] } : DEFAULT_SEQUENCES;
+  const sequences: SequenceOptions = {
+    ...DEFAULT_SEQUENCES,
+    ...(speed > 0 ? { speed: [1 - speed, 1 + speed] } : {}),
+    ...(+values.words > 0 ? { words: +values.words } : {}),
+  };
+  // Non-digit words: the training engines' training words (deno task nondigits); the held-out ones test.
+  let wordsCache: Float32Array[] | undefined;
+  const trainingWords = async () =>
+    sequences.words ? (wordsCache ??= await loadAudio(listWordClips().filter((w) => !w.test).map((w) => w.path), config.sampleRate)) : [];
 
   // Training sequences, per source (one FSDD speaker, or the synthetic voices), so that folds share the cache.
   const training = new Map<string, VectorSequence[]>();
@@ -506,14 +542,20 @@ async function main() {
         async () => {
           const audio = await speakerAudio(speaker);
           const random = seededRandom(7 + speakers.indexOf(speaker));
-          return Array.from({ length: perSpeaker }, () => makeSequence(audio, config.sampleRate, config.speech, sequences, random));
+          const others = await trainingWords();
+          return Array.from(
+            { length: perSpeaker },
+            () => makeSequence(audio, config.sampleRate, config.speech, sequences, random, others),
+          );
         },
         (l) => log(`${speaker}: ${l}`),
         frontEnd,
       ),
     );
   }
-  if (+values.voices > 0) training.set("voices", await voiceSequences(embedding, config, +values.voices, sequences, log, frontEnd));
+  if (+values.voices > 0) {
+    training.set("voices", await voiceSequences(embedding, config, +values.voices, sequences, log, frontEnd, await trainingWords()));
+  }
 
   const report: Record<string, unknown> = { options, sequences, perSpeaker, voices: +values.voices, margin, frontEnd, shiftS };
   const labels = { labelShiftS: shiftS, endWindowS };
@@ -544,7 +586,8 @@ async function main() {
       if (values["write-folds"]) {
         await saveSpotter(`${values.folds}/${speaker}/spotter_live`, spotter.model, fileFor(spotter, { heldOut: speaker }));
       }
-      const result = measureLive(spotter, decoder, strings, training.get(speaker)!, config);
+      const withWords = await wordStrings(embedding, config, speaker, audio, +values.strings, 2025, log);
+      const result = measureLive(spotter, decoder, [...strings, ...withWords], training.get(speaker)!, config);
       report[speaker] = { decoder, ...result };
       log(`fold ${speaker}: ${JSON.stringify(result)}`);
       spotter.model.dispose();
@@ -602,6 +645,7 @@ export async function voiceSequences(
   options: SequenceOptions,
   log: (l: string) => void,
   frontEnd: FrontEnd = "sequence",
+  others: Float32Array[] = [],
 ) {
   const found = listVoiceClips(".cache/voices");
   const key = { kind: "voices", count, clips: found.length, options, seed: 5, words: true };
@@ -619,7 +663,7 @@ export async function voiceSequences(
         const chosen = voices[Math.floor(random() * voices.length)];
         const audio = await loadAudio(chosen.map((c) => c.path), config.sampleRate);
         const labelled = audio.map((samples, k) => ({ samples, digit: chosen[k].digit }));
-        out.push(makeSequence(labelled, config.sampleRate, config.speech, options, random));
+        out.push(makeSequence(labelled, config.sampleRate, config.speech, options, random, others));
       }
       return out;
     },
@@ -661,6 +705,52 @@ export async function testStrings(
     frontEnd,
   );
   return made.map((m, i) => ({ condition: m.condition, samples: m.samples, digits: m.digits, vectors: vectors[i].vectors }));
+}
+
+/** Strings of the held-out speaker with one non-digit word among the digits (a held-out word of a held-out engine). */
+export const WORD_STRINGS: SequenceOptions = {
+  length: [3, 6],
+  pauseS: [0.15, 0.8],
+  runTogether: 0,
+  overlapS: 0,
+  levelDb: 3,
+  noisy: 1,
+  snrDb: [25, 30],
+  untrimmed: 0,
+  words: 1,
+};
+
+/** `count` strings of the speaker's digits with a held-out non-digit word among them (condition "with a word"). */
+export async function wordStrings(
+  embedding: SpeechEmbedding,
+  config: FeatureConfig,
+  speaker: string,
+  audio: Labelled[],
+  count: number,
+  seed: number,
+  log: (l: string) => void,
+  frontEnd: FrontEnd = "stream",
+): Promise<TestString[]> {
+  const held = listWordClips().filter((w) => w.test);
+  if (held.length === 0) return [];
+  const others = await loadAudio(held.map((w) => w.path), config.sampleRate);
+  const random = seededRandom(seed);
+  const made = Array.from({ length: count }, () => makeSequence(audio, config.sampleRate, config.speech, WORD_STRINGS, random, others));
+  const key = { kind: "words-test", speaker, count, seed, options: WORD_STRINGS, held: held.length };
+  const vectors = await cachedSequences(
+    embedding,
+    config,
+    key,
+    () => Promise.resolve(made),
+    (l) => log(`${speaker} word strings: ${l}`),
+    frontEnd,
+  );
+  return made.map((m, i) => ({
+    condition: "with a word 25-30 dB",
+    samples: m.samples,
+    digits: m.words.map((w) => w.digit),
+    vectors: vectors[i].vectors,
+  }));
 }
 
 /** Grid over the decoder's settings on one speaker's strings: the best exact-string rate over all the conditions. */
@@ -720,7 +810,7 @@ export function measureLive(
 ) {
   const step = vectorStepS(config);
   const conditions: Record<string, Scored> = {};
-  for (const condition of Object.keys(CONDITIONS)) {
+  for (const condition of new Set(strings.map((s) => s.condition))) {
     const chosen = strings.filter((s) => s.condition === condition);
     conditions[condition] = scored(chosen.map((s) => ({
       truth: s.digits,
