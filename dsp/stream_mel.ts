@@ -3,7 +3,7 @@
  * made causal, so that each 10 ms frame is final as soon as its audio has arrived. What sequenceMel takes from the
  * whole recording, this takes from what has been heard so far:
  *   - DC: a one-pole DC blocker (~6 Hz) instead of the recording's mean;
- *   - level: the gain that brings the loudest 0.5 s heard so far to levelRms, updated every 10 ms, never above what
+ *   - level: the gain that brings the loudest 0.1 s heard so far to levelRms, updated every 10 ms, never above what
  *     speech at MIN_SPEECH_RMS would get (silence before the first word is not blown up into loud noise);
  *   - the dB floor: topDb below the loudest value so far, not the whole recording's.
  * The same lead of silence starts the stream, so vector j is centred at j * vectorStepS, as in sequenceMel. The lab
@@ -118,6 +118,7 @@ export function createStreamMel(config: FeatureConfig): StreamMel {
       input.set(pending);
       input.set(samples, pending.length);
       const whole = input.length - (input.length % block);
+      const out: Float32Array[] = [];
       for (let at = 0; at < whole; at += block) {
         const piece = new Float32Array(block);
         let energy = 0;
@@ -133,9 +134,14 @@ export function createStreamMel(config: FeatureConfig): StreamMel {
         const rms = Math.sqrt(blockEnergy.reduce((a, b) => a + b, 0) / (blockEnergy.length * block));
         loudest = Math.max(loudest, rms);
         toWide(piece, levelGain(Math.max(loudest, MIN_SPEECH_RMS), config));
+        // Frames cut as they complete, so `wide` stays one frame long however much is pushed at once.
+        out.push(cutFrames());
       }
       pending = input.slice(whole);
-      return cutFrames();
+      const frames = new Float32Array(out.reduce((n, f) => n + f.length, 0));
+      let at = 0;
+      for (const f of out) (frames.set(f, at), at += f.length);
+      return frames;
     },
   };
 }

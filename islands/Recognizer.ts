@@ -59,6 +59,9 @@ export interface RecognizerProps {
 
 type Inference = typeof import("./inference.ts");
 
+/** How far a spotted word's end may lie from its utterance's (the spotter places it within ~0.1 s), seconds. */
+const END_MARGIN_S = 0.1;
+
 /** A digit live mode has shown: `endS` where its word ended in the stream; provisional until its utterance's answer. */
 interface LiveHeard {
   label: string;
@@ -219,9 +222,9 @@ export function Recognizer({ examples, models }: RecognizerProps) {
   };
 
   /**
-   * With a live spotter and no taught voice: the spotter runs in the page on the microphone's chunks and each digit
-   * appears once it is final, with no wait for silence. Otherwise (or when the page's engine cannot start) each
-   * utterance is transcribed as it ends, in arrival order (one at a time keeps the transcript in order).
+   * With a live spotter: the spotter runs in the page on the microphone's chunks and each digit appears as soon as it
+   * is confirmed, with no wait for silence (listenBySpotting). Otherwise each utterance is transcribed as it ends, in
+   * arrival order (one at a time keeps the transcript in order).
    */
   const toggleListening = async () => {
     if (listening) return listening.stop();
@@ -276,9 +279,12 @@ export function Recognizer({ examples, models }: RecognizerProps) {
     let endpointer: Endpointer | undefined;
     let lastPushAt = performance.now();
     let queue = Promise.resolve();
+    // Where the last utterance the endpointer handed on ended: a digit the spotter places before it is that
+    // utterance's, and its final answer (on its way) stands for it.
+    let finalizedUpTo = -Infinity;
     const showProvisional = (digits: SpottedLive[]) => {
       const now = performance.now();
-      const heard = digits.map((d): LiveHeard => ({
+      const heard = digits.filter((d) => d.end_s > finalizedUpTo + END_MARGIN_S).map((d): LiveHeard => ({
         label: String(d.digit),
         confidence: d.confidence,
         latencyMs: now - d.wordEndedAt,
@@ -296,7 +302,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
           const now = performance.now();
           setHeardLive((list) => {
             // The spotter places a word's end within ~0.1 s; the utterance holds 0.1 s of padding either side.
-            const mine = (h: LiveHeard) => h.provisional && h.endS >= u.startS - 0.05 && h.endS <= u.endS + 0.3;
+            const mine = (h: LiveHeard) => h.provisional && h.endS >= u.startS - END_MARGIN_S && h.endS <= u.endS + END_MARGIN_S;
             const provisional = list.filter(mine);
             const final = t.segments.map((seg, k): LiveHeard => {
               const agreed = provisional.length === t.segments.length && provisional[k].label === seg.label;
@@ -317,9 +323,12 @@ export function Recognizer({ examples, models }: RecognizerProps) {
     let spotting: LiveSpotting | null = null;
     let session: Listening | undefined;
     try {
+      // Busy while the worker starts (seconds on a first visit): a second click starts nothing.
+      setBusy(true);
       setStatus("Starting the live spotter…");
       spotting = await startLiveSpotting(model.name, showProvisional, (message) => setLiveNote(message)).catch((e) => {
         setLiveNote(`The live spotter could not start in this browser (${plainWords(e)}); each digit waits for a pause.`);
+        setLiveWay("pauses");
         return null;
       });
       setStatus(null);
@@ -327,6 +336,7 @@ export function Recognizer({ examples, models }: RecognizerProps) {
         lastPushAt = pushedAt;
         endpointer ??= createEndpointer(sampleRate);
         for (const u of endpointer.push(chunk)) {
+          finalizedUpTo = u.endS;
           const wordEndedAt = pushedAt - (endpointer.positionS - u.speechEndS) * 1000;
           finalize(u, new Blob([encodeWav16(u.samples, sampleRate)], { type: "audio/wav" }), wordEndedAt);
         }
@@ -334,12 +344,14 @@ export function Recognizer({ examples, models }: RecognizerProps) {
         spotting?.push(chunk.slice(), sampleRate, pushedAt);
       }, setLevel);
       setListening(session);
+      setBusy(false);
       await session.done;
       await spotting?.flush(lastPushAt);
       await queue;
     } catch (e) {
       setError(`The microphone could not be used: ${(e as Error).message}`);
     } finally {
+      setBusy(false);
       spotting?.stop();
       clearInterval(ticker);
       setRecordedS(0);

@@ -1,7 +1,7 @@
 /**
  * Live listening, two ways. startStreaming: the microphone chunk by chunk, for the digit spotter, which hears digits
  * as they are said. startListening: cut into utterances as they end (dsp/endpointer.ts), each handed on at once with
- * the moment its word ended (a model without a live spotter, or a taught voice). Both stop after MAX_LIVE_S or on
+ * the moment its word ended (a model without a live spotter; with one, for the final answers). Both stop after MAX_LIVE_S or on
  * stop().
  */
 import { createEndpointer } from "../dsp/endpointer.ts";
@@ -67,7 +67,10 @@ async function openMicrophone(
   processor.connect(context.destination);
   let finish: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
+  let stopped = false;
   const stop = () => {
+    if (stopped) return; // a second Stop while the last digit is being finished
+    stopped = true;
     clearTimeout(timer);
     processor.disconnect();
     source.disconnect();

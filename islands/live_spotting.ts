@@ -30,14 +30,18 @@ export function startLiveSpotting(
   const worker = new Worker(WORKER, { type: "module" });
   const post = (request: LiveRequest, transfer: Transferable[] = []) => worker.postMessage(request, transfer);
   let flushed: (() => void) | undefined;
+  let started = false;
   return new Promise((resolve, reject) => {
     worker.onerror = (e) => {
       const message = e.message || "the live spotter's worker failed";
-      reject(new Error(message)); // before it was ready; after, the page is told and listening goes on by pauses
+      // Before it was ready: refused, and nothing left running. After: the page is told; listening goes on by pauses.
+      if (!started) worker.terminate();
+      reject(new Error(message));
       onError(message);
     };
     worker.onmessage = ({ data }: MessageEvent<LiveReply>) => {
       if ("ready" in data) {
+        started = true;
         resolve({
           backend: data.ready.backend,
           push: (chunk, sampleRate, pushedAt) => post({ chunk, sampleRate, pushedAt }, [chunk.buffer as ArrayBuffer]),
@@ -51,6 +55,7 @@ export function startLiveSpotting(
           stop: () => worker.terminate(),
         });
       } else if ("error" in data) {
+        if (!started) worker.terminate();
         reject(new Error(data.error));
         onError(data.error);
       } else {

@@ -26,6 +26,7 @@ export type LiveReply =
 const port = self as unknown as { postMessage(reply: LiveReply): void; onmessage: ((e: MessageEvent<LiveRequest>) => void) | null };
 
 let stream: SpotterStream | undefined;
+const LIVE_LIMIT_S = 65;
 let modelRate = 8000;
 let resampler: { rate: number; resampler: StreamResampler } | undefined;
 
@@ -48,7 +49,8 @@ async function start(model: string) {
     json<SpotterFile>(`/models/${model}/spotter_live/spotter.json`),
   ]);
   modelRate = features.config.sampleRate;
-  stream = createSpotterStream(spotterFrom(head, file), speechEmbeddingFrom(graph, weights, ""), features.config);
+  // A few seconds over the page's MAX_LIVE_S: its timer runs on the clock, the stream counts audio.
+  stream = createSpotterStream(spotterFrom(head, file), speechEmbeddingFrom(graph, weights, ""), features.config, LIVE_LIMIT_S);
 }
 
 port.onmessage = async ({ data }) => {
@@ -59,7 +61,9 @@ port.onmessage = async ({ data }) => {
     }
     if (!stream) throw new Error("live listening has not started");
     if ("flush" in data) {
-      return port.postMessage({ digits: stream.flush(), positionS: stream.positionS, pushedAt: data.pushedAt, flushed: true });
+      // Where the audio ended, before the flush's silence: the page places the words from the last chunk's arrival.
+      const positionS = stream.positionS;
+      return port.postMessage({ digits: stream.flush(), positionS, pushedAt: data.pushedAt, flushed: true });
     }
     if (resampler?.rate !== data.sampleRate) {
       resampler = { rate: data.sampleRate, resampler: createStreamResampler(data.sampleRate, modelRate) };

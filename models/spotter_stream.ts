@@ -93,7 +93,8 @@ export function createSpotterStream(spotter: Spotter, embedding: SpeechEmbedding
   const confirmedDigits = (): StreamDigit[] => {
     const decoded = decodeDigits(posteriors, spotter.decoder, step);
     const wait = confirmVectors(spotter.decoder);
-    const firstOf = (d: Spotted) => Math.round(d.start_s / step + 0.5);
+    // start_s = (first - 0.5) * step, clamped at 0: ceil gives first back, 0 included.
+    const firstOf = (d: Spotted) => Math.ceil(d.start_s / step - 1e-6);
     const confirmed = decoded.filter((d) => firstOf(d) + wait < posteriors.length);
     const fresh = confirmed.slice(emitted);
     emitted = confirmed.length;

@@ -798,8 +798,8 @@ function frameAccuracy(spotter: SpotterHead, sequences: VectorSequence[]) {
 /**
  * The live head on the held-out speaker, as a stream would run it: its test strings (exact, count, digit errors per
  * condition) and, on its labelled sequences where the count is right, how long after each word's speech ended the
- * digit is final (models/spotter_stream.ts finalVectors: the vectors the decoder must see past its run, then the
- * window of the last one heard whole).
+ * digit is handed on (models/spotter_stream.ts: confirmVectors past its run's first vector, then the window of the
+ * last one heard whole).
  */
 export function measureLive(
   spotter: SpotterHead,
@@ -824,7 +824,7 @@ export function measureLive(
     if (heard.length !== s.words!.length) continue;
     counted++;
     heard.forEach((d, k) => {
-      const last = Math.round(d.start_s / step + 0.5) + confirmVectors(decoder) + spotter.lookahead;
+      const last = Math.ceil(d.start_s / step - 1e-6) + confirmVectors(decoder) + spotter.lookahead;
       latencies.push(last * step + vectorKnownAfterS(config) - s.words![k].endS);
     });
   }
